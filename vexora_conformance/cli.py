@@ -1,0 +1,203 @@
+"""The ``vexora-conformance`` command: ``parse_args`` -> ``run`` -> ``main``.
+
+Each sub-command imports what it needs only when it runs, so ``--help`` stays
+fast. Exit codes: 0 clean, 1 findings (or a wrong sign), 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import InputError, ToolError
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so ``run`` owns every exit code."""
+
+    def error(self, message: str) -> Any:
+        raise UsageErrorWithUsage(message, self.format_usage())
+
+
+class UsageErrorWithUsage(ToolError):
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+def _secret_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--secret-env", metavar="NAME", help="read the app secret from this environment variable "
+                   "(default: VEXORA_SECRET)")
+    p.add_argument("--secret-file", metavar="PATH", help="read the app secret from this file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vexora-conformance",
+                     description="Check a Vexora Checkout API client against the documented contract.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    p = sub.add_parser("schemas", help="write or check the generated JSON Schemas")
+    p.add_argument("--check", action="store_true", help="exit 1 when DIR differs from what the generator writes")
+    p.add_argument("--dir", default="schemas", help="the schemas directory (default: ./schemas)")
+
+    p = sub.add_parser("sign", help="print the canonical string (secret masked) and the reference sign of a body")
+    p.add_argument("file", metavar="FILE|-", help="a JSON request body; - reads standard input")
+    _secret_options(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+    p = sub.add_parser("doctor", help="name the client mistake behind a wrong sign")
+    p.add_argument("file", metavar="FILE|-", help="the JSON request body as the client sent it")
+    p.add_argument("--sign", metavar="HEX", help="the sign the client sent (default: the body's own sign)")
+    p.add_argument("--merchant-no", metavar="N", help="the merchantNo header, to test whether it was signed")
+    _secret_options(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def read_json_object(name: str, stdin: IO[str] | None = None) -> dict[str, Any]:
+    """A JSON object from a file or ``-``; ``InputError`` with a one-line reason otherwise."""
+    from .jsontext import JSONTextError, loads
+
+    try:
+        if name == "-":
+            stream = stdin or sys.stdin
+            raw: str | bytes = stream.buffer.read() if hasattr(stream, "buffer") else stream.read()
+        else:
+            raw = Path(name).read_bytes()
+        value = loads(raw)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or type(exc).__name__}", source=name) from None
+    except JSONTextError as exc:
+        raise InputError(str(exc), source=name) from None
+    if not isinstance(value, dict):
+        raise InputError("expected a JSON object (the request body)", source=name)
+    return value
+
+
+def _cmd_schemas(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from . import schemagen
+
+    directory = Path(args.dir)
+    if args.check:
+        problems = schemagen.differences(directory)
+        for line in problems:
+            print(line, file=err)
+        if problems:
+            print("run `vexora-conformance schemas` to regenerate", file=err)
+            return EXIT_FINDINGS
+        print(f"{directory}: up to date ({len(schemagen.SCHEMAS)} schemas)", file=out)
+        return EXIT_CLEAN
+    for name in schemagen.write(directory):
+        print(f"wrote {directory / name}", file=out)
+    return EXIT_CLEAN
+
+
+def _cmd_sign(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from . import signing
+    from .credentials import resolve_secret
+
+    secret = resolve_secret(args.secret_env, args.secret_file)
+    assert secret is not None
+    body = read_json_object(args.file, _stdin(args))
+    result = {
+        "canonical": signing.canonical_string(body),
+        "hashed": signing.masked_preimage(body),
+        "sign": signing.sign(body, secret),
+        "ambiguities": [vars(a) for a in _ambiguities(body)],
+    }
+    if args.format == "json":
+        json.dump(result, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        print(f"canonical: {result['canonical']}", file=out)
+        print(f"hashed:    {result['hashed']}  (secret masked)", file=out)
+        print(f"sign:      {result['sign']}", file=out)
+        for a in result["ambiguities"]:
+            print(f"warning: sign.ambiguous [{a['id']}] /{a['key']}: {a['message']}", file=out)
+    return EXIT_CLEAN
+
+
+def _ambiguities(body: dict[str, Any]) -> list[Any]:
+    from .signing import ambiguities
+
+    return ambiguities(body)
+
+
+def _cmd_doctor(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .credentials import resolve_secret
+    from .signing import diagnose
+
+    secret = resolve_secret(args.secret_env, args.secret_file)
+    assert secret is not None
+    body = read_json_object(args.file, _stdin(args))
+    observed = args.sign if args.sign is not None else body.get("sign")
+    if observed is None:
+        raise InputError("the body has no sign; pass --sign HEX", source=args.file)
+    d = diagnose(body, secret, observed, merchant_no=args.merchant_no)
+    if args.format == "json":
+        json.dump({"correct": d.correct, "observed": observed if isinstance(observed, str) else None,
+                   "expected": d.expected, "matches": list(d.matches),
+                   "explanations": list(d.explanations), "summary": d.summary}, out, indent=2)
+        out.write("\n")
+    else:
+        print(f"observed: {observed}", file=out)
+        print(f"expected: {d.expected}", file=out)
+        if d.correct:
+            print("diagnosis: the sign is correct", file=out)
+        elif d.matches:
+            for ident, why in zip(d.matches, d.explanations, strict=False):
+                print(f"diagnosis: {ident}: {why}", file=out)
+        else:
+            print(f"diagnosis: {d.summary}", file=out)
+    return EXIT_CLEAN if d.correct else EXIT_FINDINGS
+
+
+def _stdin(args: argparse.Namespace) -> IO[str] | None:
+    return getattr(args, "stdin", None)
+
+
+_COMMANDS = {"schemas": _cmd_schemas, "sign": _cmd_sign, "doctor": _cmd_doctor}
+
+
+def run(argv: Sequence[str] | None, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+        stdin: IO[str] | None = None) -> int:
+    """Run the command; every outcome is an exit code, never a traceback for bad input."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    try:
+        args = parse_args(argv)
+        args.stdin = stdin
+        if args.version:
+            from . import __version__
+
+            print(f"vexora-conformance {__version__}", file=out)
+            return EXIT_CLEAN
+        if not args.command:
+            build_parser().print_help(out)
+            return EXIT_ERROR
+        return int(_COMMANDS[args.command](args, out, err))
+    except UsageErrorWithUsage as exc:
+        err.write(exc.usage)
+        print(f"vexora-conformance: error: {exc}", file=err)
+        return EXIT_ERROR
+    except ToolError as exc:
+        print(f"vexora-conformance: error: {exc}", file=err)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("vexora-conformance: interrupted", file=err)
+        return 130
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))

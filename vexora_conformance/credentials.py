@@ -1,0 +1,36 @@
+"""Where the app secret comes from: an environment variable or a file, never argv."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from .errors import UsageError
+from .signing import Secret
+
+DEFAULT_ENV = "VEXORA_SECRET"
+
+
+def resolve_secret(secret_env: str | None, secret_file: str | None,
+                   environ: Mapping[str, str] | None = None, required: bool = True) -> Secret | None:
+    """The secret named by the options, else ``$VEXORA_SECRET``; ``UsageError`` when required and absent."""
+    environ = os.environ if environ is None else environ
+    if secret_env and secret_file:
+        raise UsageError("give --secret-env or --secret-file, not both")
+    if secret_file:
+        try:
+            text = Path(secret_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the secret file {secret_file}: {type(exc).__name__}") from None
+        value = text.rstrip("\r\n")
+        if not value:
+            raise UsageError(f"the secret file {secret_file} is empty")
+        return Secret(value)
+    name = secret_env or DEFAULT_ENV
+    value = environ.get(name, "")
+    if value:
+        return Secret(value)
+    if required or secret_env:
+        raise UsageError(f"no app secret: set ${name}, or pass --secret-env NAME or --secret-file PATH")
+    return None

@@ -1,0 +1,179 @@
+"""Name the client mistake behind a wrong ``sign``.
+
+Each known mistake is a small change to the reference recipe. Diagnosis
+recomputes the sign under every single mistake and every compatible pair, and
+reports those that reproduce the observed value. A mistake that changes
+nothing for this body (say ``empty-included`` with no empty value) cannot be
+told apart from the reference and is never reported.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote_plus
+
+from . import signing
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a signer builds its sign; the defaults are the provider's reference."""
+
+    order: str = "java"  # java | codepoint | insertion | casefold
+    joiner: str = ""
+    include_sign: bool = False
+    include_empty: bool = False
+    skip_null: bool = False
+    url_encode: bool = False
+    trim: bool = False
+    secret_at: str = "suffix"  # suffix | prefix | key-param
+    upper_hex: bool = False
+    merchant_no: bool = False
+
+
+@dataclass(frozen=True)
+class Mistake:
+    id: str
+    explanation: str
+    change: dict[str, Any]
+
+
+MISTAKES: tuple[Mistake, ...] = (
+    Mistake("secret-prefixed", "the app secret is put before the pairs instead of after them", {"secret_at": "prefix"}),
+    Mistake("ampersand-joined", "pairs are joined with '&'; the reference joins them with nothing", {"joiner": "&"}),
+    Mistake("key-param-secret", "the secret is appended as '&key=SECRET'; the reference appends the bare secret",
+            {"secret_at": "key-param"}),
+    Mistake("uppercase-hex", "the digest is upper-case hex; the page requires lower case", {"upper_hex": True}),
+    Mistake("sign-included", "the sign field itself (or its placeholder) is included in the signed string",
+            {"include_sign": True}),
+    Mistake("empty-included", "empty-string values are signed as 'key='; the reference skips them",
+            {"include_empty": True}),
+    Mistake("null-skipped", "null values are skipped; the reference signs them as 'key=null' (better: send no key)",
+            {"skip_null": True}),
+    Mistake("insertion-order", "keys are taken in the order they were written, not sorted", {"order": "insertion"}),
+    Mistake("case-insensitive-sort", "keys are sorted ignoring case; the reference sorts case-sensitively (Z < a)",
+            {"order": "casefold"}),
+    Mistake("url-encoded-values", "values are URL-encoded before signing; the reference signs raw values",
+            {"url_encode": True}),
+    Mistake("merchant-no-included", "the merchantNo header is signed; the reference signs only body fields",
+            {"merchant_no": True}),
+    Mistake("values-trimmed", "values are trimmed of whitespace before signing; the reference keeps it",
+            {"trim": True}),
+    Mistake("codepoint-order", "keys are sorted by code point; the reference sorts by UTF-16 code unit (Java)",
+            {"order": "codepoint"}),
+)
+MISTAKE_IDS = tuple(m.id for m in MISTAKES)
+_BY_ID = {m.id: m for m in MISTAKES}
+
+
+def _ordered_keys(params: Mapping[str, Any], order: str) -> list[str]:
+    keys = list(params)
+    if order == "java":
+        return sorted(keys, key=signing.java_order_key)
+    if order == "codepoint":
+        return sorted(keys)
+    if order == "casefold":
+        return sorted(keys, key=lambda k: k.lower())
+    return keys
+
+
+def _render(value: Any, recipe: Recipe) -> str | None:
+    """The text a recipe signs for one value, or None when it skips the key."""
+    if value is None and recipe.skip_null:
+        return None
+    text = signing.render(value)
+    if recipe.trim:
+        text = text.strip()
+    if recipe.url_encode:
+        text = quote_plus(text, safe="")
+    if text == "" and not recipe.include_empty:
+        return None
+    return text
+
+
+def preimage(params: Mapping[str, Any], secret: str, recipe: Recipe, merchant_no: str | None = None) -> str:
+    """The full hashed text under ``recipe`` (contains the secret: never print it)."""
+    body = dict(params)
+    if recipe.merchant_no and merchant_no is not None:
+        body["merchantNo"] = merchant_no
+    pairs = []
+    for key in _ordered_keys(body, recipe.order):
+        if key == signing.SIGN_KEY and not recipe.include_sign:
+            continue
+        text = _render(body[key], recipe)
+        if text is not None:
+            pairs.append(f"{key}={text}")
+    joined = recipe.joiner.join(pairs)
+    if recipe.secret_at == "prefix":
+        return secret + joined
+    if recipe.secret_at == "key-param":
+        return f"{joined}&key={secret}"
+    return joined + secret
+
+
+def sign_with(params: Mapping[str, Any], secret: signing.Secret | str, recipe: Recipe,
+              merchant_no: str | None = None) -> str:
+    """The sign a client following ``recipe`` would send."""
+    digest = signing.md5_hex(preimage(params, signing.as_secret(secret).reveal(), recipe, merchant_no))
+    return digest.upper() if recipe.upper_hex else digest
+
+
+def recipe_for(*mistake_ids: str) -> Recipe:
+    """The reference recipe with the named mistakes applied (KeyError on an unknown id)."""
+    recipe = Recipe()
+    for ident in mistake_ids:
+        recipe = replace(recipe, **_BY_ID[ident].change)
+    return recipe
+
+
+def _compatible(a: Mistake, b: Mistake) -> bool:
+    return not set(a.change) & set(b.change)
+
+
+def _candidates() -> list[tuple[str, ...]]:
+    singles: list[tuple[str, ...]] = [(m.id,) for m in MISTAKES]
+    pairs = [(a.id, b.id) for a, b in itertools.combinations(MISTAKES, 2) if _compatible(a, b)]
+    return singles + pairs
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What explains an observed sign. ``matches`` holds mistake ids (one id, or two joined by '+')."""
+
+    correct: bool
+    expected: str
+    matches: tuple[str, ...]
+    explanations: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        if self.correct:
+            return "the sign is correct"
+        if not self.matches:
+            return ("no known mistake reproduces this sign: most likely the secret differs, "
+                    "or a value was changed after signing")
+        return "; ".join(f"{m}: {e}" for m, e in zip(self.matches, self.explanations, strict=False))
+
+
+def diagnose(params: Mapping[str, Any], secret: signing.Secret | str, observed: Any,
+             merchant_no: str | None = None) -> Diagnosis:
+    """Which known mistake(s) reproduce ``observed``; single mistakes win over pairs."""
+    expected = signing.sign(params, secret)
+    text = signing.normalise_sign(observed)
+    if text is not None and text == expected:
+        return Diagnosis(True, expected, (), ())
+    found: list[tuple[str, ...]] = []
+    for combo in _candidates():
+        if len(combo) == 2 and found and len(found[0]) == 1:
+            break  # a single mistake explains it: pairs would only add noise
+        if "merchant-no-included" in combo and merchant_no is None:
+            continue
+        candidate = sign_with(params, secret, recipe_for(*combo), merchant_no)
+        if candidate == text and candidate != expected:
+            found.append(combo)
+    ids = tuple("+".join(c) for c in found)
+    explanations = tuple(" and ".join(_BY_ID[i].explanation for i in c) for c in found)
+    return Diagnosis(False, expected, ids, explanations)

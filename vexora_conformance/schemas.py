@@ -1,0 +1,306 @@
+"""Load the generated JSON Schemas and compile them into fast checkers.
+
+The schemas are read from the installed package (the wheel ships them as
+``vexora_conformance/schemas/``) or, in a source checkout, from the top-level
+``schemas/``. ``compile_schema`` understands exactly the keywords the
+generator writes and refuses any other, so it cannot silently ignore a rule;
+a differential test holds it to jsonschema's verdicts. The judge uses it
+because jsonschema costs ~165 ms to import and tens of microseconds per record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .schemagen import CONFLICT_KEY, SCHEMAS
+
+ANNOTATIONS = {"$schema", "$id", "title", "description"}
+
+
+@dataclass(frozen=True)
+class SchemaIssue:
+    """One way an instance breaks a schema; the message never repeats the value."""
+
+    pointer: str  # JSON pointer of the offending value ("" for the root)
+    keyword: str  # the JSON Schema keyword that failed, or "conflict"
+    message: str
+
+
+Check = Callable[[Any, str, list[SchemaIssue]], None]
+
+
+def schema_dir() -> Path:
+    """Where the schema files are: inside the installed package, else the checkout's ``schemas/``."""
+    packaged = Path(str(resources.files("vexora_conformance"))) / "schemas"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "schemas"
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """A schema document by name (``checkout-request-body``, ``...strict``); see ``SCHEMAS``."""
+    if name not in SCHEMAS:
+        raise KeyError(f"unknown schema {name!r}; known: {', '.join(SCHEMAS)}")
+    path = schema_dir() / f"{name}.schema.json"
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
+
+
+# --- JSON types, as JSON Schema sees them (bool is not an integer; 3.0 is) ---
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
+def _is_type(value: Any, expected: str) -> bool:
+    actual = json_type(value)
+    if expected == "integer" and actual == "number":
+        return float(value).is_integer()
+    if expected == "number":
+        return actual in ("integer", "number")
+    return actual == expected
+
+
+TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
+              "object": "an object", "array": "an array", "null": "null"}
+
+# --- formats: checked without extra dependencies, the same way for every door ---
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def is_email(value: str) -> bool:
+    return bool(EMAIL.match(value))
+
+
+def is_uri(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return bool(parts.scheme and parts.netloc)
+
+
+FORMATS: dict[str, Callable[[str], bool]] = {"email": is_email, "uri": is_uri}
+
+
+def format_checker() -> Any:
+    """A ``jsonschema.FormatChecker`` that asserts the same formats as the compiled checkers."""
+    import jsonschema  # deferred: 165 ms to import
+
+    checker = jsonschema.FormatChecker(formats=())
+    for name, fn in FORMATS.items():
+        checker.checks(name)(fn)
+    return checker
+
+
+def validator(name: str) -> Any:
+    """A jsonschema Draft 2020-12 validator for a bundled schema, formats asserted."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(load_schema(name), format_checker=format_checker())
+
+
+# --- the compiler ---
+
+
+def compile_schema(schema: dict[str, Any]) -> Callable[[Any], list[SchemaIssue]]:
+    """A function returning every issue of an instance, in document order."""
+    check = _compile(schema)
+
+    def run(instance: Any) -> list[SchemaIssue]:
+        issues: list[SchemaIssue] = []
+        check(instance, "", issues)
+        return issues
+
+    return run
+
+
+def _compile(schema: dict[str, Any]) -> Check:
+    unknown = set(schema) - ANNOTATIONS - set(_KEYWORDS) - {"then"}
+    unknown = {k for k in unknown if not k.startswith("x-")}
+    if unknown:
+        raise ValueError(f"schema keyword(s) not supported by the compiler: {sorted(unknown)}")
+    checks = [_KEYWORDS[k](schema) for k in _KEYWORDS if k in schema]
+    type_check = checks[0] if "type" in schema else None
+    rest = checks[1:] if type_check else checks
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        # A value of the wrong type gets one issue, not a cascade of pattern/format noise.
+        if type_check is not None:
+            before = len(out)
+            type_check(value, ptr, out)
+            if len(out) > before:
+                return
+        for c in rest:
+            c(value, ptr, out)
+
+    return check
+
+
+def _type(schema: dict[str, Any]) -> Check:
+    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    conflict = schema.get(CONFLICT_KEY)
+    words = " or ".join(TYPE_WORDS[t] for t in types)
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        if any(_is_type(value, t) for t in types):
+            return
+        actual = json_type(value)
+        if conflict and actual == conflict["example"]:
+            out.append(SchemaIssue(ptr, "conflict", f"is {TYPE_WORDS[actual]} as in the page's example, "
+                                   f"but the page's table documents {conflict['table']}"))
+        else:
+            out.append(SchemaIssue(ptr, "type", f"must be {words}, got {TYPE_WORDS.get(actual, actual)}"))
+
+    return check
+
+
+def _required(schema: dict[str, Any]) -> Check:
+    names = tuple(schema["required"])
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        if isinstance(value, dict):
+            for n in names:
+                if n not in value:
+                    out.append(SchemaIssue(f"{ptr}/{n}", "required", "is required but missing"))
+
+    return check
+
+
+def _properties(schema: dict[str, Any]) -> Check:
+    children = {name: _compile(sub) for name, sub in schema["properties"].items()}
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        if isinstance(value, dict):
+            for name, child in children.items():
+                if name in value:
+                    child(value[name], f"{ptr}/{name}", out)
+
+    return check
+
+
+def _pattern(schema: dict[str, Any]) -> Check:
+    source = schema["pattern"]
+    rx = re.compile(source)
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        if isinstance(value, str) and not rx.search(value):
+            out.append(SchemaIssue(ptr, "pattern", f"does not match the documented format {source}"))
+
+    return check
+
+
+def _enum(schema: dict[str, Any]) -> Check:
+    allowed = schema["enum"]
+    shown = ", ".join(json.dumps(a) for a in allowed)
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        if not any(value == a and json_type(value) == json_type(a) for a in allowed):
+            out.append(SchemaIssue(ptr, "enum", f"is not one of the documented values ({shown})"))
+
+    return check
+
+
+def _const(schema: dict[str, Any]) -> Check:
+    expected = schema["const"]
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        if not (value == expected and json_type(value) == json_type(expected)):
+            out.append(SchemaIssue(ptr, "const", f"must be {json.dumps(expected)}"))
+
+    return check
+
+
+def _format(schema: dict[str, Any]) -> Check:
+    name = schema["format"]
+    test = FORMATS[name]
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        if isinstance(value, str) and not test(value):
+            out.append(SchemaIssue(ptr, "format", f"is not a valid {name}"))
+
+    return check
+
+
+def _bound(keyword: str) -> Callable[[dict[str, Any]], Check]:
+    def build(schema: dict[str, Any]) -> Check:
+        limit = schema[keyword]
+        below = keyword == "minimum"
+
+        def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+            if json_type(value) in ("integer", "number") and (value < limit if below else value > limit):
+                word = "at least" if below else "at most"
+                out.append(SchemaIssue(ptr, keyword, f"must be {word} {limit}"))
+
+        return check
+
+    return build
+
+
+def _min_length(schema: dict[str, Any]) -> Check:
+    limit = schema["minLength"]
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        if isinstance(value, str) and len(value) < limit:
+            words = "must not be empty" if limit == 1 else f"needs at least {limit} characters"
+            out.append(SchemaIssue(ptr, "minLength", words))
+
+    return check
+
+
+def _if_then(schema: dict[str, Any]) -> Check:
+    condition = _compile(schema["if"])
+    then = _compile(schema.get("then", {}))
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        probe: list[SchemaIssue] = []
+        condition(value, ptr, probe)
+        if not probe:
+            then(value, ptr, out)
+
+    return check
+
+
+# "type" first: _compile relies on it to stop cascades.
+_KEYWORDS: dict[str, Callable[[dict[str, Any]], Check]] = {
+    "type": _type,
+    "required": _required,
+    "properties": _properties,
+    "enum": _enum,
+    "const": _const,
+    "pattern": _pattern,
+    "format": _format,
+    "minimum": _bound("minimum"),
+    "maximum": _bound("maximum"),
+    "minLength": _min_length,
+    "if": _if_then,
+}
+
+
+@cache
+def checker(name: str) -> Callable[[Any], list[SchemaIssue]]:
+    """The compiled checker of a bundled schema, built once per process."""
+    return compile_schema(load_schema(name))
