@@ -24,7 +24,7 @@ class Recipe:
 
     order: str = "java"  # java | codepoint | insertion | casefold
     joiner: str = ""
-    include_sign: bool = False
+    sign_placeholder: str | None = None  # "null" or "": what the sign key held when the client signed
     include_empty: bool = False
     skip_null: bool = False
     url_encode: bool = False
@@ -39,6 +39,7 @@ class Mistake:
     id: str
     explanation: str
     change: dict[str, Any]
+    alternatives: tuple[dict[str, Any], ...] = ()  # other concrete forms of the same mistake
 
 
 MISTAKES: tuple[Mistake, ...] = (
@@ -47,8 +48,8 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("key-param-secret", "the secret is appended as '&key=SECRET'; the reference appends the bare secret",
             {"secret_at": "key-param"}),
     Mistake("uppercase-hex", "the digest is upper-case hex; the page requires lower case", {"upper_hex": True}),
-    Mistake("sign-included", "the sign field itself (or its placeholder) is included in the signed string",
-            {"include_sign": True}),
+    Mistake("sign-included", "the sign key (still null or empty when signing) is included in the signed string",
+            {"sign_placeholder": "null"}, alternatives=({"sign_placeholder": ""},)),
     Mistake("empty-included", "empty-string values are signed as 'key='; the reference skips them",
             {"include_empty": True}),
     Mistake("null-skipped", "null values are skipped; the reference signs them as 'key=null' (better: send no key)",
@@ -96,14 +97,16 @@ def _render(value: Any, recipe: Recipe) -> str | None:
 
 def preimage(params: Mapping[str, Any], secret: str, recipe: Recipe, merchant_no: str | None = None) -> str:
     """The full hashed text under ``recipe`` (contains the secret: never print it)."""
-    body = dict(params)
+    body = {k: v for k, v in params.items() if k != signing.SIGN_KEY}
     if recipe.merchant_no and merchant_no is not None:
         body["merchantNo"] = merchant_no
+    if recipe.sign_placeholder is not None:
+        body[signing.SIGN_KEY] = None if recipe.sign_placeholder == "null" else ""
     pairs = []
     for key in _ordered_keys(body, recipe.order):
-        if key == signing.SIGN_KEY and not recipe.include_sign:
-            continue
         text = _render(body[key], recipe)
+        if key == signing.SIGN_KEY and text is None:
+            text = ""  # the mistake is that the sign pair is there at all
         if text is not None:
             pairs.append(f"{key}={text}")
     joined = recipe.joiner.join(pairs)
@@ -122,11 +125,17 @@ def sign_with(params: Mapping[str, Any], secret: signing.Secret | str, recipe: R
 
 
 def recipe_for(*mistake_ids: str) -> Recipe:
-    """The reference recipe with the named mistakes applied (KeyError on an unknown id)."""
-    recipe = Recipe()
+    """The reference recipe with the named mistakes applied, in their first form (KeyError on an unknown id)."""
+    return recipes_for(*mistake_ids)[0]
+
+
+def recipes_for(*mistake_ids: str) -> list[Recipe]:
+    """Every concrete recipe for the named mistakes (a mistake may take several forms)."""
+    recipes = [Recipe()]
     for ident in mistake_ids:
-        recipe = replace(recipe, **_BY_ID[ident].change)
-    return recipe
+        m = _BY_ID[ident]
+        recipes = [replace(r, **change) for r in recipes for change in (m.change, *m.alternatives)]
+    return recipes
 
 
 def _compatible(a: Mistake, b: Mistake) -> bool:
@@ -171,9 +180,11 @@ def diagnose(params: Mapping[str, Any], secret: signing.Secret | str, observed: 
             break  # a single mistake explains it: pairs would only add noise
         if "merchant-no-included" in combo and merchant_no is None:
             continue
-        candidate = sign_with(params, secret, recipe_for(*combo), merchant_no)
-        if candidate == text and candidate != expected:
-            found.append(combo)
+        for recipe in recipes_for(*combo):
+            candidate = sign_with(params, secret, recipe, merchant_no)
+            if candidate == text and candidate != expected:
+                found.append(combo)
+                break
     ids = tuple("+".join(c) for c in found)
     explanations = tuple(" and ".join(_BY_ID[i].explanation for i in c) for c in found)
     return Diagnosis(False, expected, ids, explanations)

@@ -108,7 +108,8 @@ def canonical_string(params: Mapping[str, Any]) -> str:
 
 def md5_hex(text: str) -> str:
     # usedforsecurity=False: MD5 is the provider's choice, and FIPS builds refuse it otherwise.
-    return hashlib.md5(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+    # "replace" turns a lone surrogate into "?", exactly as Java's getBytes(UTF_8) does.
+    return hashlib.md5(text.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()
 
 
 def sign(params: Mapping[str, Any], secret: Secret | str) -> str:
