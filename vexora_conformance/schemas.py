@@ -112,7 +112,8 @@ def format_checker() -> Any:
 
     checker = jsonschema.FormatChecker(formats=())
     for name, fn in FORMATS.items():
-        checker.checks(name)(fn)
+        # jsonschema hands formats every type; like the compiled checkers, only strings are judged.
+        checker.checks(name)(lambda value, fn=fn: not isinstance(value, str) or fn(value))
     return checker
 
 

@@ -1,0 +1,172 @@
+"""Property tests of the signing rules, and the diagnosis of wrong signs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
+
+from vexora_conformance import signing
+from vexora_conformance.diagnosis import MISTAKE_IDS, MISTAKES, recipe_for, recipes_for, sign_with
+from vexora_conformance.strategies import signable_params, valid_bodies
+
+SECRET = "unit-test-secret"
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+
+
+@given(signable_params(), st.randoms())
+def test_insertion_order_never_matters(params: dict[str, Any], rnd: Any) -> None:
+    items = list(params.items())
+    rnd.shuffle(items)
+    assert signing.sign(dict(items), SECRET) == signing.sign(params, SECRET)
+
+
+@given(signable_params(), st.one_of(st.none(), st.text(), st.integers()))
+def test_the_sign_key_never_matters(params: dict[str, Any], value: Any) -> None:
+    assert signing.sign({**params, "sign": value}, SECRET) == signing.sign(params, SECRET)
+
+
+@given(signable_params(), st.text())
+def test_output_is_32_lowercase_hex(params: dict[str, Any], secret: str) -> None:
+    assert HEX32.match(signing.sign(params, secret))
+
+
+@given(signable_params(), st.text(min_size=1, max_size=8))
+def test_an_empty_value_is_the_same_as_an_absent_key(params: dict[str, Any], key: str) -> None:
+    without = {k: v for k, v in params.items() if k != key}
+    assert signing.sign({**without, key: ""}, SECRET) == signing.sign(without, SECRET)
+
+
+@given(signable_params().filter(bool), st.data())
+def test_changing_any_signed_value_changes_the_sign(params: dict[str, Any], data: st.DataObject) -> None:
+    key = data.draw(st.sampled_from(sorted(params)))
+    assume(key != "sign" and signing.render(params[key]) != "")
+    new = data.draw(st.text(min_size=1).filter(lambda v: v != signing.render(params[key])))
+    assert signing.sign({**params, key: new}, SECRET) != signing.sign(params, SECRET)
+
+
+@given(signable_params(), st.text(), st.text())
+def test_changing_the_secret_changes_the_sign(params: dict[str, Any], a: str, b: str) -> None:
+    assume(a != b)
+    assert signing.sign(params, a) != signing.sign(params, b)
+
+
+BMP_HIGH = st.characters(min_codepoint=0xE000, max_codepoint=0xFFFF)
+ASTRAL = st.characters(min_codepoint=0x10000, max_codepoint=0x10FFFF)
+
+
+@given(st.lists(st.text(min_size=1, max_size=3), min_size=2, max_size=6, unique=True))
+@example(["\uFFFD", "\U0001F600"])
+@example(["Z", "a", "_", "1"])
+def test_java_order_differs_from_code_point_order_exactly_where_it_should(keys: list[str]) -> None:
+    java = sorted(keys, key=signing.java_order_key)
+    python = sorted(keys)
+    # The two orders can only disagree when some key holds an astral character
+    # and some key holds a U+E000..U+FFFF character.
+    astral = any(ord(c) > 0xFFFF for k in keys for c in k)
+    bmp_high = any(0xE000 <= ord(c) <= 0xFFFF for k in keys for c in k)
+    if not (astral and bmp_high):
+        assert java == python
+
+
+@given(ASTRAL, BMP_HIGH)
+def test_astral_sorts_before_bmp_high_in_java_order(astral: str, high: str) -> None:
+    params = {high: "1", astral: "2"}
+    assert signing.canonical_string(params).startswith(f"{astral}=2")
+    assert sorted(params)[0] == high  # code-point order says the opposite
+
+
+def test_reference_rules_on_named_values() -> None:
+    assert signing.canonical_string({"b": None, "a": True, "c": 1715941383720, "d": "", "e": " "}) == (
+        "a=trueb=nullc=1715941383720e= "
+    )
+    assert signing.canonical_string({"a": 1715941383720}) == signing.canonical_string({"a": "1715941383720"})
+
+
+def test_verify_is_exact_and_tolerates_garbage() -> None:
+    body = {"amount": "300"}
+    good = signing.sign(body, SECRET)
+    assert signing.verify({**body, "sign": good}, SECRET)
+    assert not signing.verify({**body, "sign": good.upper()}, SECRET)
+    assert not signing.verify({**body, "sign": "ñ" * 32}, SECRET)
+    assert not signing.verify({**body, "sign": 12}, SECRET)
+    assert not signing.verify(body, SECRET)
+    assert signing.verify(body, SECRET, observed=good)
+
+
+def test_params_must_be_an_object() -> None:
+    with pytest.raises(TypeError, match="JSON object"):
+        signing.sign(["a"], SECRET)  # type: ignore[arg-type]
+
+
+def test_ambiguities_have_stable_ids() -> None:
+    found = signing.ambiguities({"a": None, "b": 1.5, "c": True, "d": {"x": 1}, "e": [1], "f": "s", "g": 2,
+                                 "sign": None})
+    assert [(a.id, a.key) for a in found] == [
+        ("null-value", "a"), ("fractional-number", "b"), ("boolean-value", "c"), ("nested-value", "d"),
+        ("nested-value", "e")]
+
+
+def test_secret_is_masked_everywhere() -> None:
+    s = signing.Secret("canary-9c1f")
+    assert "canary" not in repr(s) and "canary" not in str(s) and "canary" not in f"{s}" and "canary" not in f"{s!r}"
+    assert "canary" not in repr([s]) and "canary" not in repr({"k": s})
+    with pytest.raises(TypeError) as info:
+        signing.Secret(123)  # type: ignore[arg-type]
+    assert "123" not in str(info.value)
+
+
+# --- diagnosis ---
+
+# A body on which every known mistake changes the sign.
+TRAP_BODY = {
+    "amount": "300", "timestamp": "1728609257212", "tradeNo": "T1", "notifyUrl": "https://m.example/cb?a=1",
+    "remark": None, "payer": " padded ", "email": "", "Zeta": "z", "\uFF21": "x", "\U0001F600": "y",
+    "sign": "placeholder",
+}
+
+
+@pytest.mark.parametrize("mistake", MISTAKE_IDS)
+def test_doctor_names_each_single_mistake(mistake: str) -> None:
+    for recipe in recipes_for(mistake):
+        observed = sign_with(TRAP_BODY, SECRET, recipe, merchant_no="1000000001")
+        d = signing.diagnose(TRAP_BODY, SECRET, observed, merchant_no="1000000001")
+        assert not d.correct
+        assert d.matches == (mistake,), d.summary
+
+
+PAIRS = [("ampersand-joined", "key-param-secret"), ("secret-prefixed", "uppercase-hex"),
+         ("null-skipped", "codepoint-order"), ("empty-included", "values-trimmed")]
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids="+".join)
+def test_doctor_names_pairs(pair: tuple[str, str]) -> None:
+    observed = sign_with(TRAP_BODY, SECRET, recipe_for(*pair))
+    assert signing.diagnose(TRAP_BODY, SECRET, observed).matches == ("+".join(pair),)
+
+
+@given(valid_bodies(secret=SECRET), st.sampled_from([m for m in MISTAKES if m.id != "merchant-no-included"]))
+def test_doctor_explains_every_reproduced_mistake_on_valid_bodies(body: dict[str, Any], mistake: Any) -> None:
+    observed = sign_with(body, SECRET, recipe_for(mistake.id))
+    d = signing.diagnose(body, SECRET, observed)
+    if observed == body["sign"]:
+        assert d.correct  # the mistake made no difference on this body
+    else:
+        assert mistake.id in d.matches
+
+
+def test_doctor_says_plainly_when_nothing_matches() -> None:
+    d = signing.diagnose(TRAP_BODY, SECRET, "0" * 32)
+    assert not d.correct and d.matches == ()
+    assert "secret" in d.summary
+    assert signing.diagnose(TRAP_BODY, SECRET, signing.sign(TRAP_BODY, SECRET)).correct
+
+
+def test_doctor_is_not_fooled_by_a_mistake_that_changes_nothing() -> None:
+    body = {"amount": "300"}
+    # No empty value: empty-included would give the correct sign and must never be named.
+    d = signing.diagnose(body, SECRET, signing.sign(body, SECRET).upper())
+    assert d.matches == ("uppercase-hex",)
