@@ -59,6 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     _secret_options(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
 
+    p = sub.add_parser("validate", help="judge captured traffic (HAR, JSON lines) against the contract")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="capture files; - reads standard input")
+    _secret_options(p)
+    p.add_argument("--merchant-no", metavar="N", help="the merchantNo every request must carry")
+    p.add_argument("--strict", action="store_true", help="follow the page's tables literally (doc.conflict)")
+    p.add_argument("--skew-window", type=float, default=300.0, metavar="SECONDS",
+                   help="timestamp.skew when a timestamp is further than this from the capture time (default 300)")
+    p.add_argument("--format", choices=("text", "json", "junit", "github"), default="text")
+    p.add_argument("--output", metavar="FILE", help="write the report here instead of standard output")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes for JSON-lines files")
+    p.add_argument("--no-color", action="store_true", help="never colour text output")
     return parser
 
 
@@ -164,11 +175,58 @@ def _cmd_doctor(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return EXIT_CLEAN if d.correct else EXIT_FINDINGS
 
 
+def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    import os
+
+    from . import report
+    from .credentials import resolve_secret
+    from .judge import JudgeOptions
+    from .validate import validate
+
+    if args.jobs < 1:
+        raise UsageErrorWithUsage("--jobs must be at least 1", "")
+    if args.paths.count("-") > 1:
+        raise UsageErrorWithUsage("standard input (-) can be read only once", "")
+    secret = resolve_secret(args.secret_env, args.secret_file, required=False)
+    options = JudgeOptions(secret=secret, merchant_no=args.merchant_no, strict=args.strict,
+                           skew_window_s=args.skew_window)
+    stdin = _stdin(args)
+    progress = _progress(err) if err.isatty() else None
+    outcome = validate(args.paths, options, jobs=args.jobs, keep_labels=args.format == "junit",
+                       stdin=getattr(stdin, "buffer", None), progress=progress)
+    if progress:
+        err.write("\r\033[K")
+    if outcome.exchanges == 0:
+        reason = f"{outcome.malformed} unreadable record(s)" if outcome.malformed else "no Checkout exchange found"
+        print(f"vexora-conformance: error: nothing to judge in {', '.join(args.paths)}: {reason} "
+              f"({outcome.skipped} other request(s) skipped)", file=err)
+        return EXIT_ERROR
+    target = open(args.output, "w", encoding="utf-8") if args.output else out  # noqa: SIM115
+    try:
+        if args.format == "text":
+            colour = target.isatty() and not args.no_color and "NO_COLOR" not in os.environ
+            report.write_text(outcome, target, colour=colour)
+        else:
+            report.WRITERS[args.format](outcome, target)
+    finally:
+        if args.output:
+            target.close()
+    return EXIT_FINDINGS if outcome.errors else EXIT_CLEAN
+
+
+def _progress(err: IO[str]) -> Any:
+    def show(count: int) -> None:
+        err.write(f"\rjudged {count} exchanges...")
+        err.flush()
+
+    return show
+
+
 def _stdin(args: argparse.Namespace) -> IO[str] | None:
     return getattr(args, "stdin", None)
 
 
-_COMMANDS = {"schemas": _cmd_schemas, "sign": _cmd_sign, "doctor": _cmd_doctor}
+_COMMANDS = {"schemas": _cmd_schemas, "sign": _cmd_sign, "doctor": _cmd_doctor, "validate": _cmd_validate}
 
 
 def run(argv: Sequence[str] | None, stdout: IO[str] | None = None, stderr: IO[str] | None = None,

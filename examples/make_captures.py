@@ -1,0 +1,147 @@
+"""Write example captures: a HAR and a JSON-lines file, each exchange with at most one known defect.
+
+    python examples/make_captures.py            # rewrites examples/captures/
+The secret of these captures is in examples/captures/sandbox-secret.txt (a made-up sandbox value).
+``CASES`` is also the test suite's table of "defect -> rule id".
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from vexora_conformance import signing
+from vexora_conformance.diagnosis import recipe_for, sign_with
+
+HERE = Path(__file__).resolve().parent / "captures"
+SECRET = "sandbox-0f9e8d7c6b5a"
+MERCHANT = "1000000001"
+BASE = "https://sandbox.vexora.example/mexico"
+T0 = 1764000000.0  # capture time of the first exchange (epoch seconds)
+
+
+def body(n: int, **changes: Any) -> dict[str, Any]:
+    b: dict[str, Any] = {
+        "timestamp": str(int((T0 + n) * 1000)), "tradeNo": f"2025112416000{n:04d}", "amount": "300",
+        "notifyUrl": "https://merchant.example/notify", "wayCode": "va", "remark": f"order {n}",
+        "payer": "José Pérez", "email": "jose@example.mx", "mobile": "5512345678",
+    }
+    b.update(changes)
+    return {k: v for k, v in b.items() if v is not ...}
+
+
+def signed(b: dict[str, Any], *mistakes: str) -> dict[str, Any]:
+    return {**b, "sign": sign_with(b, SECRET, recipe_for(*mistakes), MERCHANT) if mistakes else signing.sign(b, SECRET)}
+
+
+def response(b: dict[str, Any], n: int, **changes: Any) -> dict[str, Any]:
+    data = {"tradeNo": b.get("tradeNo"), "platFormTradeNo": f"p{n:015d}", "status": "0015", "desc": "Create",
+            "remark": b.get("remark", ""), "paymentUrl": f"https://cashier.vexora.example/#/order/{n}"}
+    data.update(changes)
+    return {"msg": "success", "code": "0000", "timestamp": int((T0 + n) * 1000) + 150, "success": True, "data": data}
+
+
+HEADERS = {"Content-Type": "application/json", "merchantNo": MERCHANT}
+
+# (label, expected rule or None for clean, method, path, headers, body (dict or raw text), response dict or None)
+def cases() -> list[tuple[str, str | None, str, str, dict[str, str], Any, Any]]:
+    ok = "/v1/vexora/checkout"
+    c: list[tuple[str, str | None, str, str, dict[str, str], Any, Any]] = []
+
+    def add(label: str, rule: str | None, b: Any, *, method: str = "POST", path: str = ok,
+            headers: dict[str, str] | None = None, resp: Any = "default") -> None:
+        n = len(c)
+        if resp == "default":
+            resp = response(b, n) if isinstance(b, dict) else None
+        c.append((label, rule, method, path, headers or HEADERS, b, resp))
+
+    add("clean", None, signed(body(0)))
+    add("clean, timestamp as a number (the table's long)", None, signed(body(1, timestamp=int((T0 + 1) * 1000))))
+    add("wrong method", "request.method", signed(body(2)), method="PUT")
+    add("trailing slash in path", "request.path", signed(body(3)), path=ok + "/")
+    add("form content type", "request.content-type", signed(body(4)),
+        headers={"Content-Type": "text/plain", "merchantNo": MERCHANT})
+    add("no merchantNo header", "request.merchant-no", signed(body(5)), headers={"Content-Type": "application/json"})
+    add("form-encoded body", "request.json", "amount=300&tradeNo=x", resp=None)
+    add("missing notifyUrl", "request.required", signed(body(7, notifyUrl=...)))
+    add("amount as a number", "request.type", signed(body(8, amount=300)))
+    add("decimal amount", "request.format", signed(body(9, amount="300.50")))
+    add("unknown wayCode", "request.enum", signed(body(10, wayCode="oxxo")))
+    add("undocumented field", "request.unknown-field", signed(body(11, currency="MXN")))
+    add("no sign", "sign.missing", body(12))
+    add("upper-case sign", "sign.format", signed(body(13), "uppercase-hex"))
+    add("sign over unsorted keys", "sign.mismatch", signed(body(14), "insertion-order"))
+    add("sign with the secret in front", "sign.mismatch", signed(body(15), "secret-prefixed"))
+    add("null remark", "sign.ambiguous", signed(body(16, remark=None)))
+    add("repeated tradeNo", "trade-no.duplicate", signed(body(17, tradeNo=body(0)["tradeNo"])))
+    add("timestamp an hour old", "timestamp.skew", signed(body(18, timestamp=str(int((T0 + 18 - 3600) * 1000)))))
+    add("response not JSON", "response.json", signed(body(19)), resp="<html>502 Bad Gateway</html>")
+    add("response without paymentUrl", "response.required", signed(body(20)),
+        resp={**response(body(20), 20), "data": {k: v for k, v in response(body(20), 20)["data"].items()
+                                                 if k != "paymentUrl"}})
+    add("response code as a number", "response.type", signed(body(21)), resp={**response(body(21), 21), "code": 0})
+    add("response paymentUrl not a URL", "response.format", signed(body(22)),
+        resp=response(body(22), 22, paymentUrl="order/22"))
+    add("response echoes another tradeNo", "response.echo", signed(body(23)),
+        resp=response(body(23), 23, tradeNo="someone-else"))
+    add("platFormTradeNo returned twice", "response.platform-trade-no.duplicate", signed(body(24)),
+        resp=response(body(24), 24, platFormTradeNo=f"p{0:015d}"))
+    return c
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def jsonl_lines() -> list[str]:
+    lines = []
+    for n, (_, _, method, path, headers, b, resp) in enumerate(cases()):
+        record: dict[str, Any] = {
+            "request": {"method": method, "url": BASE + path, "headers": headers, "body": _text(b)},
+            "time": T0 + n,
+        }
+        if resp is not None:
+            record["response"] = {"status": 200, "headers": {"Content-Type": "application/json"}, "body": _text(resp)}
+        lines.append(json.dumps(record, ensure_ascii=False))
+    return lines
+
+
+def har() -> dict[str, Any]:
+    """As browsers and proxies write it: name/value headers in mixed case, a base64 body, unrelated entries."""
+    entries: list[dict[str, Any]] = [{
+        "startedDateTime": "2025-11-24T16:00:00.000Z",
+        "request": {"method": "GET", "url": "https://merchant.example/cart", "headers": [], "httpVersion": "HTTP/1.1"},
+        "response": {"status": 200, "headers": [], "content": {"size": 0, "mimeType": "text/html"}},
+    }]
+    from datetime import datetime, timezone
+
+    for n, (_, _, method, path, headers, b, resp) in enumerate(cases()):
+        when = datetime.fromtimestamp(T0 + n, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+        hdrs = [{"name": k.lower() if n % 2 else k, "value": v} for k, v in headers.items()]
+        content: dict[str, Any] = {"size": 0, "mimeType": "application/json"}
+        if resp is not None and n % 3 == 0:
+            content.update(text=base64.b64encode(_text(resp).encode()).decode(), encoding="base64")
+        elif resp is not None:
+            content["text"] = _text(resp)
+        entries.append({
+            "startedDateTime": when,
+            "request": {"method": method, "url": BASE + path, "headers": hdrs, "httpVersion": "HTTP/1.1",
+                        "postData": {"mimeType": headers.get("Content-Type", ""), "text": _text(b)}},
+            "response": {"status": 200 if resp is not None else 0, "headers": [], "content": content},
+        })
+    return {"log": {"version": "1.2", "creator": {"name": "make_captures", "version": "1"}, "entries": entries}}
+
+
+def write(directory: Path = HERE) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "checkout.jsonl").write_text("\n".join(jsonl_lines()) + "\n", encoding="utf-8")
+    (directory / "checkout.har").write_text(json.dumps(har(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (directory / "sandbox-secret.txt").write_text(SECRET + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
+    print(f"wrote {HERE}")

@@ -1,0 +1,285 @@
+"""Read captured traffic (HAR 1.2, JSON lines) as a stream of Exchanges.
+
+Readers never load a whole file: JSON lines are read a line at a time (a line
+over ``MAX_RECORD_BYTES`` is skipped without being held), HAR entries are
+pulled one by one with ijson. A record that cannot be read becomes a
+``Malformed`` item and reading goes on; only exchanges whose path looks like
+the Checkout endpoint are yielded, the rest are counted as ``Skipped``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import InputError
+from .jsontext import JSONTextError, loads
+from .models import NOT_PARSED, Exchange, Request, Response, header_map, looks_like_checkout
+
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Malformed:
+    source: str
+    index: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    index: int
+
+
+Item = Exchange | Malformed | Skipped
+
+
+class RecordError(ValueError):
+    """One record is unusable; the message is safe to show (no record content)."""
+
+
+# --- shared record helpers ---
+
+
+def _text_field(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise RecordError(f"{what} is missing or not a string")
+    return value
+
+
+def _headers(value: Any) -> dict[str, str]:
+    """Headers as an object, a list of [name, value] pairs, or HAR's list of {name, value}."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return header_map((str(k), str(v)) for k, v in value.items())
+    if isinstance(value, list):
+        pairs = []
+        for h in value:
+            if isinstance(h, dict) and "name" in h:
+                pairs.append((str(h["name"]), str(h.get("value", ""))))
+            elif isinstance(h, list) and len(h) == 2:
+                pairs.append((str(h[0]), str(h[1])))
+            else:
+                raise RecordError("a header is neither {name, value} nor [name, value]")
+        return header_map(pairs)
+    raise RecordError("headers are neither an object nor a list")
+
+
+def _epoch(value: Any) -> float | None:
+    """A capture's time: epoch seconds or milliseconds, or an ISO 8601 string."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) / 1000 if value > 1e11 else float(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            raise RecordError("time is not an ISO 8601 date") from None
+    raise RecordError("time is neither a number nor a string")
+
+
+# --- JSON lines ---
+
+
+def _jsonl_body(value: Any) -> tuple[str | None, Any]:
+    """``body`` is raw text, or an already-parsed JSON value."""
+    if value is None or isinstance(value, str):
+        return value, NOT_PARSED
+    return None, value
+
+
+def exchange_from_record(record: Any, source: str, index: int) -> Exchange:
+    """One JSON-lines record -> Exchange; ``RecordError`` names what is wrong."""
+    if not isinstance(record, dict):
+        raise RecordError("the record is not a JSON object")
+    req = record.get("request")
+    if not isinstance(req, dict):
+        raise RecordError("the record has no request object")
+    text, parsed = _jsonl_body(req.get("body"))
+    request = Request(_text_field(req.get("method"), "request.method"), _text_field(req.get("url"), "request.url"),
+                      _headers(req.get("headers")), text, parsed)
+    response = None
+    resp = record.get("response")
+    if isinstance(resp, dict):
+        status = resp.get("status")
+        if not isinstance(status, int) or isinstance(status, bool):
+            raise RecordError("response.status is not an integer")
+        rtext, rparsed = _jsonl_body(resp.get("body"))
+        response = Response(status, _headers(resp.get("headers")), rtext, rparsed)
+    elif resp is not None:
+        raise RecordError("response is not an object")
+    return Exchange(request, response, _epoch(record.get("time")), source, index)
+
+
+def iter_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
+    """Lines of at most MAX_RECORD_BYTES; None stands for an over-long line, which is drained unread."""
+    while True:
+        line = stream.readline(MAX_RECORD_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
+            while True:
+                rest = stream.readline(MAX_RECORD_BYTES)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+        else:
+            yield line
+
+
+def judge_line(line: bytes | None, source: str, index: int) -> Item | None:
+    """One JSON-lines line -> an Item (None for a blank line)."""
+    if line is None:
+        return Malformed(source, index, f"record longer than {MAX_RECORD_BYTES // (1024 * 1024)} MiB, skipped")
+    if not line.strip():
+        return None
+    try:
+        record = loads(line)
+        if isinstance(record, dict) and isinstance(record.get("request"), dict) and \
+                not looks_like_checkout(str(record["request"].get("url", ""))):
+            return Skipped(source, index)
+        return exchange_from_record(record, source, index)
+    except (JSONTextError, RecordError) as exc:
+        return Malformed(source, index, str(exc))
+
+
+def read_jsonl(stream: IO[bytes], source: str, first_index: int = 0) -> Iterator[Item]:
+    index = first_index
+    for line in iter_lines(stream):
+        item = judge_line(line, source, index)
+        if item is not None:
+            yield item
+            index += 1
+
+
+# --- HAR ---
+
+
+def _b64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise RecordError("content.text is not valid base64") from None
+
+
+def _side_file(name: Any, har_dir: Path | None) -> bytes:
+    """Playwright's ``_file``: a body stored beside the HAR. Paths outside that folder are refused."""
+    if har_dir is None or not isinstance(name, str):
+        raise RecordError("body stored in a side file, which cannot be read from standard input")
+    path = (har_dir / name).resolve()
+    if har_dir.resolve() not in path.parents:
+        raise RecordError("side file path leaves the HAR's folder (refused)")
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_RECORD_BYTES + 1)
+    except OSError:
+        raise RecordError("side file cannot be read") from None
+    if len(data) > MAX_RECORD_BYTES:
+        raise RecordError("side file is too large")
+    return data
+
+
+def _har_content(content: Any, har_dir: Path | None) -> str | bytes | None:
+    if not isinstance(content, dict):
+        return None
+    if "_file" in content and content.get("text") is None:
+        return _side_file(content["_file"], har_dir)
+    text = content.get("text")
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise RecordError("content.text is not a string")
+    return _b64(text) if content.get("encoding") == "base64" else text
+
+
+def exchange_from_har_entry(entry: Any, source: str, index: int, har_dir: Path | None) -> Exchange:
+    if not isinstance(entry, dict) or not isinstance(entry.get("request"), dict):
+        raise RecordError("the entry has no request object")
+    req = entry["request"]
+    request = Request(_text_field(req.get("method"), "request.method"), _text_field(req.get("url"), "request.url"),
+                      _headers(req.get("headers")), _har_content(req.get("postData"), har_dir))
+    response = None
+    resp = entry.get("response")
+    # mitmproxy and browsers write status 0 for a request that never got an answer.
+    if isinstance(resp, dict) and isinstance(resp.get("status"), int) and resp["status"] > 0:
+        response = Response(resp["status"], _headers(resp.get("headers")), _har_content(resp.get("content"), har_dir))
+    return Exchange(request, response, _epoch(entry.get("startedDateTime")), source, index)
+
+
+def read_har(stream: IO[bytes], source: str, har_dir: Path | None) -> Iterator[Item]:
+    import ijson  # deferred: only HAR needs it
+
+    index = 0
+    try:
+        for entry in ijson.items(stream, "log.entries.item", use_float=True):
+            url = entry.get("request", {}).get("url", "") if isinstance(entry, dict) else ""
+            if isinstance(entry, dict) and isinstance(url, str) and not looks_like_checkout(url):
+                yield Skipped(source, index)
+            else:
+                try:
+                    yield exchange_from_har_entry(entry, source, index, har_dir)
+                except RecordError as exc:
+                    yield Malformed(source, index, str(exc))
+            index += 1
+    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+        yield Malformed(source, index, f"the HAR file stops being valid JSON here ({type(exc).__name__}); "
+                                       "entries after this point were not read")
+
+
+# --- choosing a reader ---
+
+
+def sniff_format(head: bytes, name: str) -> str:
+    """'har' or 'jsonl', by file name first, else by the first bytes."""
+    lower = name.lower()
+    if lower.endswith(".har"):
+        return "har"
+    if lower.endswith((".jsonl", ".ndjson", ".jsonlines")):
+        return "jsonl"
+    first_line = head.split(b"\n", 1)[0]
+    try:
+        record = json.loads(first_line)
+        if isinstance(record, dict) and "request" in record:
+            return "jsonl"
+    except (ValueError, RecursionError):
+        pass
+    return "har" if b'"log"' in head else "jsonl"
+
+
+def open_source(name: str, stdin: IO[bytes] | None = None) -> tuple[IO[bytes], Path | None]:
+    if name == "-":
+        import sys
+
+        return (stdin or sys.stdin.buffer), None
+    try:
+        return open(name, "rb"), Path(name).resolve().parent
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror or type(exc).__name__}", source=name) from None
+
+
+def read_capture(name: str, stdin: IO[bytes] | None = None) -> Iterator[Item]:
+    """Every item of one capture file (or ``-``), in order."""
+    raw, har_dir = open_source(name, stdin)
+    stream: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
+    try:
+        head = stream.peek(65536)[:65536]
+        fmt = sniff_format(head, name)
+        if fmt == "har":
+            yield from read_har(stream, name, har_dir)
+        else:
+            yield from read_jsonl(stream, name)
+    except OSError as exc:
+        raise InputError(f"read failed: {exc.strerror or type(exc).__name__}", source=name) from None
+    finally:
+        if name != "-":
+            stream.close()

@@ -1,0 +1,92 @@
+"""The data that flows through every door: an Exchange in, Findings out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+CHECKOUT_PATH = "/v1/vexora/checkout"
+NOT_PARSED: Any = object()  # marks a body given as raw text (not already-parsed JSON)
+
+
+def header_map(headers: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> dict[str, str]:
+    """Headers with lower-cased names (HTTP names are case-insensitive); the first value wins."""
+    items = headers.items() if isinstance(headers, Mapping) else (headers or ())
+    out: dict[str, str] = {}
+    for name, value in items:
+        out.setdefault(str(name).lower(), str(value))
+    return out
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    url: str
+    headers: dict[str, str]  # lower-cased names
+    body: str | bytes | None = None  # raw text as sent
+    parsed: Any = NOT_PARSED  # or the body already parsed (a JSON-lines capture may hold an object)
+
+    @property
+    def path(self) -> str:
+        try:
+            return urlsplit(self.url).path
+        except ValueError:
+            return self.url
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: str | bytes | None = None
+    parsed: Any = NOT_PARSED
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request, maybe its response, maybe when it was sent (epoch seconds), and where it came from."""
+
+    request: Request
+    response: Response | None = None
+    time: float | None = None
+    source: str = "<memory>"
+    index: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.source}#{self.index} {self.request.method} {self.request.path}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One way the client (or the response it got) breaks the contract."""
+
+    rule: str
+    severity: str  # "error" | "warning"
+    message: str
+    pointer: str | None = None  # JSON pointer into the request (or response) body
+    hint: str | None = None
+    source: str | None = None
+    index: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)  # machine-readable extras (e.g. diagnosis ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule": self.rule, "severity": self.severity, "pointer": self.pointer, "message": self.message,
+            "hint": self.hint, "source": self.source, "index": self.index,
+        }
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+def looks_like_checkout(url_or_path: str) -> bool:
+    """Worth judging: the documented path, or a near miss of it (judged, then flagged by request.path)."""
+    try:
+        path = urlsplit(url_or_path).path
+    except ValueError:
+        return False
+    path = path.lower().rstrip("/")
+    return path.endswith("/vexora/checkout")

@@ -1,0 +1,151 @@
+"""Validate captured traffic: read every source, judge every Checkout exchange, count and collect findings.
+
+With ``jobs > 1`` a JSON-lines file is cut into byte ranges judged in worker
+processes; the parent applies the cross-exchange rules in file order, so the
+result is identical to a sequential run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import IO, Any
+
+from .capture import Malformed, iter_lines, judge_line, read_capture, sniff_format
+from .judge import JudgeOptions, Session, Verdict, judge_exchange
+from .models import Exchange, Finding
+from .rules import rule
+
+CHUNK_BYTES = 4 * 1024 * 1024
+MAX_MALFORMED_SHOWN = 20  # per source: a binary file must not drown the report
+
+
+@dataclass
+class Outcome:
+    findings: list[Finding] = field(default_factory=list)
+    judged: list[str] = field(default_factory=list)  # exchange labels, kept only when a report needs them
+    exchanges: int = 0
+    skipped: int = 0
+    malformed: int = 0
+    by_rule: Counter[str] = field(default_factory=Counter)
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "warning")
+
+    def summary(self) -> dict[str, Any]:
+        return {"sources": self.sources, "exchanges": self.exchanges, "skipped": self.skipped,
+                "malformed": self.malformed, "errors": self.errors, "warnings": self.warnings,
+                "by_rule": dict(sorted(self.by_rule.items()))}
+
+
+# (kind, index, "METHOD path" or the malformed reason, verdict): what a reader + judge produce per record.
+Judged = tuple[str, int, str, Verdict | None]
+
+
+def _what(exchange: Exchange) -> str:
+    return f"{exchange.request.method[:16]} {exchange.request.path[:200]}"
+
+
+def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None) -> Iterator[Judged]:
+    for item in read_capture(name, stdin):
+        if isinstance(item, Exchange):
+            yield "x", item.index, _what(item), judge_exchange(item, options)
+        elif isinstance(item, Malformed):
+            yield "m", item.index, item.reason, None
+        else:
+            yield "s", item.index, "", None
+
+
+def _judge_range(name: str, start: int, end: int, options: JudgeOptions) -> list[Judged]:
+    """Judge the JSON lines that start inside [start, end); indices are relative to the chunk."""
+    out: list[Judged] = []
+    with open(name, "rb") as f:
+        if start > 0:
+            f.seek(start - 1)
+            f.readline()  # finish the line that began before this chunk
+        index = 0
+        lines = iter_lines(f)  # lazy: f.tell() before each next() is where the coming line starts
+        while f.tell() < end:
+            try:
+                line = next(lines)
+            except StopIteration:
+                break
+            item = judge_line(line, name, index)
+            if item is None:
+                continue
+            if isinstance(item, Exchange):
+                v = judge_exchange(item, options)
+                out.append(("x", index, _what(item), replace(v, body=None)))
+            elif isinstance(item, Malformed):
+                out.append(("m", index, item.reason, None))
+            else:
+                out.append(("s", index, "", None))
+            index += 1
+    return out
+
+
+def _parallel(name: str, options: JudgeOptions, jobs: int) -> Iterator[Judged]:
+    size = os.path.getsize(name)
+    starts = range(0, size, CHUNK_BYTES)
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_judge_range, name, a, min(a + CHUNK_BYTES, size), options) for a in starts]
+        offset = 0
+        for fut in futures:
+            chunk = fut.result()
+            for kind, index, text, verdict in chunk:
+                yield kind, index + offset, text, verdict
+            offset += len(chunk)
+
+
+def _stream(name: str, options: JudgeOptions, jobs: int, stdin: IO[bytes] | None) -> Iterator[Judged]:
+    if jobs > 1 and name != "-":
+        with open(name, "rb") as f:
+            head = f.read(65536)
+        if sniff_format(head, name) == "jsonl":
+            return _parallel(name, options, jobs)
+    return _sequential(name, options, stdin)
+
+
+def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_labels: bool = False,
+             stdin: IO[bytes] | None = None, progress: Callable[[int], None] | None = None) -> Outcome:
+    """Judge every capture in ``paths``; raises ``InputError`` only for a source that cannot be opened."""
+    outcome = Outcome(sources=list(paths))
+    session = Session(options)
+    for name in paths:
+        shown = 0
+        for kind, index, text, verdict in _stream(name, options, jobs, stdin):
+            if kind == "s":
+                outcome.skipped += 1
+                continue
+            if kind == "m":
+                outcome.malformed += 1
+                shown += 1
+                if shown <= MAX_MALFORMED_SHOWN:
+                    _add(outcome, replace(rule("input.malformed").finding(
+                        text + ("" if shown < MAX_MALFORMED_SHOWN else "; further malformed records not listed")),
+                        source=name, index=index))
+                continue
+            assert verdict is not None
+            outcome.exchanges += 1
+            if keep_labels:
+                outcome.judged.append(f"{name}#{index} {text}")
+            found = verdict.findings + session.observe(verdict, f"{name}#{index}")
+            for f in found:
+                _add(outcome, replace(f, source=name, index=index))
+            if progress and outcome.exchanges % 5000 == 0:
+                progress(outcome.exchanges)
+    return outcome
+
+
+def _add(outcome: Outcome, finding: Finding) -> None:
+    outcome.findings.append(finding)
+    outcome.by_rule[finding.rule] += 1
