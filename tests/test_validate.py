@@ -11,7 +11,8 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from examples import make_captures as mc
-from vexora_conformance import capture, validate as validate_mod
+from vexora_conformance import capture
+from vexora_conformance import validate as validate_mod
 from vexora_conformance.cli import run
 from vexora_conformance.rules import RULES
 
@@ -88,6 +89,7 @@ def test_clean_capture_exits_0(tmp_path: Path) -> None:
 
 def test_without_a_secret_signatures_are_unchecked_once(captures: Path) -> None:
     code, out, _ = cli(["validate", str(captures / "checkout.jsonl"), "--format", "json"], env_secret=None)
+    assert code == 1
     report = json.loads(out)
     assert report["summary"]["by_rule"]["sign.unchecked"] == 1
     assert "sign.mismatch" not in report["summary"]["by_rule"]
@@ -95,6 +97,7 @@ def test_without_a_secret_signatures_are_unchecked_once(captures: Path) -> None:
 
 def test_strict_mode_names_the_pages_conflicts(captures: Path) -> None:
     code, out, _ = cli(["validate", str(captures / "checkout.jsonl"), "--strict", "--format", "json"])
+    assert code == 1
     report = json.loads(out)
     conflicts = {(f["index"], f["pointer"]) for f in report["findings"] if f["rule"] == "doc.conflict"}
     assert (0, "/timestamp") in conflicts and (0, "/response/success") in conflicts
@@ -193,6 +196,7 @@ def test_bad_records_do_not_lose_the_rest(tmp_path: Path) -> None:
     path = tmp_path / "mixed.jsonl"
     path.write_bytes(b"\n".join([lines[0].encode(), b"{not json", b"\xff\xff", lines[2].encode()]) + b"\n")
     code, out, _ = cli(["validate", str(path), "--format", "json"])
+    assert code == 1
     report = json.loads(out)
     assert report["summary"]["exchanges"] == 2 and report["summary"]["malformed"] == 2
     assert {f["index"] for f in report["findings"] if f["rule"] == "input.malformed"} == {1, 2}
@@ -205,6 +209,7 @@ def test_an_over_long_line_is_skipped_without_holding_it(tmp_path: Path, monkeyp
     lines = mc.jsonl_lines()
     path.write_bytes(lines[0].encode()[:50] + b"x" * 100_000 + b"\n" + lines[2].encode() + b"\n")
     code, out, _ = cli(["validate", str(path), "--format", "json"])
+    assert code == 1
     report = json.loads(out)
     assert report["summary"]["malformed"] == 1 and report["summary"]["exchanges"] == 1
 
@@ -231,6 +236,7 @@ def test_har_quirks_base64_bad_base64_side_files_and_traversal(tmp_path: Path) -
     entries[4]["response"]["content"] = {"size": -1}  # omitted content
     (tmp_path / "quirks.har").write_text(json.dumps(har))
     code, out, _ = cli(["validate", str(tmp_path / "quirks.har"), "--format", "json"])
+    assert code == 1
     report = json.loads(out)
     malformed = {f["index"]: f["message"] for f in report["findings"] if f["rule"] == "input.malformed"}
     assert set(malformed) == {2, 3}
@@ -246,6 +252,6 @@ def test_har_quirks_base64_bad_base64_side_files_and_traversal(tmp_path: Path) -
     (["validate", "x", "--secret-env", "NOPE_NOT_SET"], "NOPE_NOT_SET"),
 ])
 def test_usage_errors_exit_2_with_one_line(args: list[str], fragment: str) -> None:
-    code, out, err = cli(args)
+    code, _, err = cli(args)
     assert code == 2 and fragment in err and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("vexora-conformance: error:")

@@ -10,6 +10,7 @@ told apart from the reference and is never reported.
 from __future__ import annotations
 
 import itertools
+from functools import cache
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -95,21 +96,53 @@ def _render(value: Any, recipe: Recipe) -> str | None:
     return text
 
 
+class _Body:
+    """A body prepared once for many recipes: key orders and renderings are computed on first use."""
+
+    def __init__(self, params: Mapping[str, Any], merchant_no: str | None) -> None:
+        self.params = {k: v for k, v in params.items() if k != signing.SIGN_KEY}
+        self.merchant_no = merchant_no
+        self._orders: dict[tuple[str, bool, bool], list[str]] = {}
+        self._texts: dict[tuple[str, bool, bool, bool, bool], str | None] = {}
+
+    def _values(self, recipe: Recipe) -> dict[str, Any]:
+        body = dict(self.params)
+        if recipe.merchant_no and self.merchant_no is not None:
+            body["merchantNo"] = self.merchant_no
+        if recipe.sign_placeholder is not None:
+            body[signing.SIGN_KEY] = None if recipe.sign_placeholder == "null" else ""
+        return body
+
+    def pairs(self, recipe: Recipe) -> list[str]:
+        body = self._values(recipe)
+        order_key = (recipe.order, recipe.merchant_no, recipe.sign_placeholder is not None)
+        keys = self._orders.get(order_key)
+        if keys is None:
+            keys = self._orders[order_key] = _ordered_keys(body, recipe.order)
+        flags = (recipe.skip_null, recipe.trim, recipe.url_encode, recipe.include_empty)
+        out = []
+        for key in keys:
+            memo = (key, *flags)
+            if key == signing.SIGN_KEY or memo not in self._texts:
+                text = _render(body[key], recipe)
+                if key == signing.SIGN_KEY and text is None:
+                    text = ""  # the mistake is that the sign pair is there at all
+                if key != signing.SIGN_KEY:
+                    self._texts[memo] = text
+            else:
+                text = self._texts[memo]
+            if text is not None:
+                out.append(f"{key}={text}")
+        return out
+
+
 def preimage(params: Mapping[str, Any], secret: str, recipe: Recipe, merchant_no: str | None = None) -> str:
     """The full hashed text under ``recipe`` (contains the secret: never print it)."""
-    body = {k: v for k, v in params.items() if k != signing.SIGN_KEY}
-    if recipe.merchant_no and merchant_no is not None:
-        body["merchantNo"] = merchant_no
-    if recipe.sign_placeholder is not None:
-        body[signing.SIGN_KEY] = None if recipe.sign_placeholder == "null" else ""
-    pairs = []
-    for key in _ordered_keys(body, recipe.order):
-        text = _render(body[key], recipe)
-        if key == signing.SIGN_KEY and text is None:
-            text = ""  # the mistake is that the sign pair is there at all
-        if text is not None:
-            pairs.append(f"{key}={text}")
-    joined = recipe.joiner.join(pairs)
+    return _preimage(_Body(params, merchant_no), secret, recipe)
+
+
+def _preimage(body: _Body, secret: str, recipe: Recipe) -> str:
+    joined = recipe.joiner.join(body.pairs(recipe))
     if recipe.secret_at == "prefix":
         return secret + joined
     if recipe.secret_at == "key-param":
@@ -117,11 +150,15 @@ def preimage(params: Mapping[str, Any], secret: str, recipe: Recipe, merchant_no
     return joined + secret
 
 
+def _digest(body: _Body, secret: str, recipe: Recipe) -> str:
+    digest = signing.md5_hex(_preimage(body, secret, recipe))
+    return digest.upper() if recipe.upper_hex else digest
+
+
 def sign_with(params: Mapping[str, Any], secret: signing.Secret | str, recipe: Recipe,
               merchant_no: str | None = None) -> str:
     """The sign a client following ``recipe`` would send."""
-    digest = signing.md5_hex(preimage(params, signing.as_secret(secret).reveal(), recipe, merchant_no))
-    return digest.upper() if recipe.upper_hex else digest
+    return _digest(_Body(params, merchant_no), signing.as_secret(secret).reveal(), recipe)
 
 
 def recipe_for(*mistake_ids: str) -> Recipe:
@@ -129,6 +166,7 @@ def recipe_for(*mistake_ids: str) -> Recipe:
     return recipes_for(*mistake_ids)[0]
 
 
+@cache
 def recipes_for(*mistake_ids: str) -> list[Recipe]:
     """Every concrete recipe for the named mistakes (a mistake may take several forms)."""
     recipes = [Recipe()]
@@ -142,6 +180,7 @@ def _compatible(a: Mistake, b: Mistake) -> bool:
     return not set(a.change) & set(b.change)
 
 
+@cache
 def _candidates() -> list[tuple[str, ...]]:
     singles: list[tuple[str, ...]] = [(m.id,) for m in MISTAKES]
     pairs = [(a.id, b.id) for a, b in itertools.combinations(MISTAKES, 2) if _compatible(a, b)]
@@ -175,13 +214,15 @@ def diagnose(params: Mapping[str, Any], secret: signing.Secret | str, observed: 
     if text is not None and text == expected:
         return Diagnosis(True, expected, (), ())
     found: list[tuple[str, ...]] = []
+    prepared = _Body(params, merchant_no)
+    key = signing.as_secret(secret).reveal()
     for combo in _candidates():
         if len(combo) == 2 and found and len(found[0]) == 1:
             break  # a single mistake explains it: pairs would only add noise
         if "merchant-no-included" in combo and merchant_no is None:
             continue
         for recipe in recipes_for(*combo):
-            candidate = sign_with(params, secret, recipe, merchant_no)
+            candidate = _digest(prepared, key, recipe)
             if candidate == text and candidate != expected:
                 found.append(combo)
                 break

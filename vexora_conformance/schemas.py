@@ -161,13 +161,19 @@ def _compile(schema: dict[str, Any]) -> Check:
     return check
 
 
+# Exact Python types that satisfy a JSON type without further thought (the fast path).
+_EXACT = {"string": (str,), "object": (dict,), "array": (list,), "boolean": (bool,), "integer": (int,),
+          "number": (int, float), "null": (type(None),)}
+
+
 def _type(schema: dict[str, Any]) -> Check:
     types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
     conflict = schema.get(CONFLICT_KEY)
     words = " or ".join(TYPE_WORDS[t] for t in types)
+    exact = frozenset(cls for t in types for cls in _EXACT[t])
 
     def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
-        if any(_is_type(value, t) for t in types):
+        if type(value) in exact or any(_is_type(value, t) for t in types):
             return
         actual = json_type(value)
         if conflict and actual == conflict["example"]:

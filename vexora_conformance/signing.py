@@ -93,8 +93,10 @@ def _require_object(params: Any) -> Mapping[str, Any]:
 def signed_pairs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The ``(key, rendered value)`` pairs the reference signs, in signing order."""
     params = _require_object(params)
+    # Java and code-point order agree unless a key holds a surrogate-range or astral character.
+    keys = sorted(params) if "".join(params).isascii() else sorted(params, key=java_order_key)
     pairs = []
-    for key in sorted(params, key=java_order_key):
+    for key in keys:
         rendered = render(params[key])
         if key != SIGN_KEY and rendered != "":
             pairs.append((key, rendered))
@@ -165,8 +167,8 @@ def ambiguities(params: Mapping[str, Any]) -> list[Ambiguity]:
     """Every signed value whose rendering is not portable, with a stable id; ``sign`` itself is ignored."""
     found = []
     for key, value in _require_object(params).items():
-        if key == SIGN_KEY:
-            continue
+        if key == SIGN_KEY or type(value) is str or type(value) is int:
+            continue  # the portable cases, checked first because they are nearly all of them
         for ident, test, message in _AMBIGUOUS:
             if test(value):
                 found.append(Ambiguity(ident, key, message))
