@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -65,10 +66,8 @@ def naive(path: Path) -> int:
         for line in f:
             body = json.loads(json.loads(line)["request"]["body"])
             signing.verify(body, SECRET)
-            try:
+            with contextlib.suppress(jsonschema.ValidationError):
                 jsonschema.validate(body, schema)
-            except jsonschema.ValidationError:
-                pass
             n += 1
     return n
 
@@ -90,9 +89,9 @@ def rate(fn: Any, path: Path, repeat: int = 3) -> float:
 
 def cli_run(path: Path, jobs: int) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of the installed command."""
-    code = ("import resource, subprocess, sys, time; t = time.perf_counter();"
+    code = ("import os, resource, subprocess, sys, time; t = time.perf_counter();"
             "subprocess.run([sys.executable, '-m', 'vexora_conformance', 'validate', sys.argv[1], '--format', 'json',"
-            " '--jobs', sys.argv[2], '--output', '/dev/null'], env={**__import__('os').environ, 'VEXORA_SECRET': sys.argv[3]});"
+            " '--jobs', sys.argv[2], '--output', '/dev/null'], env={**os.environ, 'VEXORA_SECRET': sys.argv[3]});"
             "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     out = subprocess.run([sys.executable, "-c", code, str(path), str(jobs), SECRET], capture_output=True, text=True,
                          check=True).stdout.split()

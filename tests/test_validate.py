@@ -255,3 +255,14 @@ def test_usage_errors_exit_2_with_one_line(args: list[str], fragment: str) -> No
     code, _, err = cli(args)
     assert code == 2 and fragment in err and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("vexora-conformance: error:")
+
+
+def test_readme_documents_every_rule() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert all(f"| `{rule_id}` |" in readme for rule_id in RULES)
+
+
+def test_bundled_example_captures_are_current(tmp_path: Path) -> None:
+    mc.write(tmp_path)
+    for name in ("checkout.jsonl", "checkout.har", "sandbox-secret.txt"):
+        assert (tmp_path / name).read_bytes() == (mc.HERE / name).read_bytes(), name

@@ -10,9 +10,9 @@ told apart from the reference and is never reported.
 from __future__ import annotations
 
 import itertools
-from functools import cache
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 from urllib.parse import quote_plus
 

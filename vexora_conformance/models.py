@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +29,7 @@ class Request:
     body: str | bytes | None = None  # raw text as sent
     parsed: Any = NOT_PARSED  # or the body already parsed (a JSON-lines capture may hold an object)
 
-    @property
+    @cached_property
     def path(self) -> str:
         try:
             return urlsplit(self.url).path

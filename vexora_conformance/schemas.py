@@ -144,13 +144,20 @@ def _compile(schema: dict[str, Any]) -> Check:
     unknown = {k for k in unknown if not k.startswith("x-")}
     if unknown:
         raise ValueError(f"schema keyword(s) not supported by the compiler: {sorted(unknown)}")
-    checks = [_KEYWORDS[k](schema) for k in _KEYWORDS if k in schema]
-    type_check = checks[0] if "type" in schema else None
-    rest = checks[1:] if type_check else checks
+    rest = tuple(_KEYWORDS[k](schema) for k in _KEYWORDS if k in schema and k != "type")
+    if "type" not in schema:
+        def unchecked_type(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+            for c in rest:
+                c(value, ptr, out)
+
+        return unchecked_type
+    type_check = _type(schema)
+    exact = _exact_types(schema)
 
     def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
-        # A value of the wrong type gets one issue, not a cascade of pattern/format noise.
-        if type_check is not None:
+        # Fast path: the value's exact Python type is one the schema allows. Otherwise ask the full
+        # type check; a value of the wrong type gets one issue, not a cascade of pattern/format noise.
+        if type(value) not in exact:
             before = len(out)
             type_check(value, ptr, out)
             if len(out) > before:
@@ -166,14 +173,21 @@ _EXACT = {"string": (str,), "object": (dict,), "array": (list,), "boolean": (boo
           "number": (int, float), "null": (type(None),)}
 
 
+def _types(schema: dict[str, Any]) -> list[str]:
+    return schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+
+
+def _exact_types(schema: dict[str, Any]) -> frozenset[type]:
+    return frozenset(cls for t in _types(schema) for cls in _EXACT[t])
+
+
 def _type(schema: dict[str, Any]) -> Check:
-    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    types = _types(schema)
     conflict = schema.get(CONFLICT_KEY)
     words = " or ".join(TYPE_WORDS[t] for t in types)
-    exact = frozenset(cls for t in types for cls in _EXACT[t])
 
     def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
-        if type(value) in exact or any(_is_type(value, t) for t in types):
+        if any(_is_type(value, t) for t in types):
             return
         actual = json_type(value)
         if conflict and actual == conflict["example"]:
@@ -291,7 +305,7 @@ def _if_then(schema: dict[str, Any]) -> Check:
     return check
 
 
-# "type" first: _compile relies on it to stop cascades.
+# "type" is handled by _compile itself (fast path, and it stops cascades); listed so it is known.
 _KEYWORDS: dict[str, Callable[[dict[str, Any]], Check]] = {
     "type": _type,
     "required": _required,

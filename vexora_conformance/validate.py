@@ -65,9 +65,9 @@ def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None) -> It
             yield "s", item.index, "", None
 
 
-def _judge_range(name: str, start: int, end: int, options: JudgeOptions) -> list[Judged]:
+def _judge_range(name: str, start: int, end: int, options: JudgeOptions) -> list[tuple[Any, ...]]:
     """Judge the JSON lines that start inside [start, end); indices are relative to the chunk."""
-    out: list[Judged] = []
+    out: list[tuple[Any, ...]] = []
     with open(name, "rb") as f:
         if start > 0:
             f.seek(start - 1)
@@ -84,11 +84,13 @@ def _judge_range(name: str, start: int, end: int, options: JudgeOptions) -> list
                 continue
             if isinstance(item, Exchange):
                 v = judge_exchange(item, options)
-                out.append(("x", index, _what(item), replace(v, body=None)))
+                # Plain tuples: a dataclass per record costs more to pickle than the judging saves.
+                out.append(("x", index, _what(item), tuple(v.findings) or None, v.merchant_no, v.trade_no,
+                            v.platform_trade_no, v.body_is_object))
             elif isinstance(item, Malformed):
-                out.append(("m", index, item.reason, None))
+                out.append(("m", index, item.reason))
             else:
-                out.append(("s", index, "", None))
+                out.append(("s", index, ""))
             index += 1
     return out
 
@@ -101,7 +103,11 @@ def _parallel(name: str, options: JudgeOptions, jobs: int) -> Iterator[Judged]:
         offset = 0
         for fut in futures:
             chunk = fut.result()
-            for kind, index, text, verdict in chunk:
+            for kind, index, text, *rest in chunk:
+                verdict = None
+                if kind == "x":
+                    findings, merchant, trade_no, platform, is_object = rest
+                    verdict = Verdict(list(findings or ()), merchant, trade_no, platform, None, is_object)
                 yield kind, index + offset, text, verdict
             offset += len(chunk)
 

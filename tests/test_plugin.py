@@ -1,0 +1,261 @@
+"""The pytest plugin, tested as a user meets it: inner test files run with pytester."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+
+from vexora_conformance import signing
+from vexora_conformance.provider import fake_provider
+from vexora_conformance.strategies import valid_bodies
+
+# An inner client with its own signer (Java semantics for ASCII keys: null signs as "null").
+CLIENT = '''
+import hashlib, json, time, httpx, pytest
+
+SECRET, MERCHANT = "vexora-test-secret", "1000000001"
+URL = "https://sandbox.example/mexico/v1/vexora/checkout"
+
+def render(v):
+    return "null" if v is None else ("true" if v is True else "false" if v is False else str(v))
+
+def sign(body, secret=SECRET, keys=None, skip_null=False):
+    keys = keys if keys is not None else sorted(body)
+    s = "".join(f"{k}={render(body[k])}" for k in keys
+                if k != "sign" and render(body[k]) != "" and not (skip_null and body[k] is None))
+    return hashlib.md5((s + secret).encode()).hexdigest()
+
+def body(**kw):
+    b = {"timestamp": str(int(time.time() * 1000)), "tradeNo": "T" + str(time.time_ns()), "amount": "300",
+         "notifyUrl": "https://shop.example/notify", "remark": "r"}
+    b.update(kw)
+    return {k: v for k, v in b.items() if v is not ...}
+
+def send(b, method="POST", url=URL, headers=None, **kw):
+    headers = {"merchantNo": MERCHANT} if headers is None else headers
+    return httpx.request(method, url, headers=headers, **({"json": b} if "data" not in kw else {}), **kw)
+'''
+
+DEFECTS = {
+    "request.method": 'b = body(); b["sign"] = sign(b); send(b, method="PUT")',
+    "request.path": 'b = body(); b["sign"] = sign(b); send(b, url=URL.replace("/v1/", "/v2/"))',
+    "request.json": 'b = body(); b["sign"] = sign(b); send(b, data=b)',
+    "request.merchant-no": 'b = body(); b["sign"] = sign(b); send(b, headers={})',
+    "request.merchant-no ": 'b = body(); b["sign"] = sign(b); send(b, headers={"merchantNo": "999"})',
+    "sign.format": 'b = body(); b["sign"] = sign(b).upper(); send(b)',
+    "sign.mismatch": 'b = body(); b["sign"] = sign(b, keys=list(b)); send(b)',
+    "sign.mismatch ": 'b = body(remark=None); b["sign"] = sign(b, skip_null=True); send(b)',
+    "request.format": 'b = body(amount="300.50"); b["sign"] = sign(b); send(b)',
+    "request.required": 'b = body(notifyUrl=...); b["sign"] = sign(b); send(b)',
+    "trade-no.duplicate": 'b = body(); b["sign"] = sign(b); send(b); send(b)',
+    "timestamp.skew": 'b = body(timestamp=str(int(time.time() * 1000) - 3_600_000)); b["sign"] = sign(b); send(b)',
+}
+# Where the diagnosis must name the mistake, not only the rule.
+DIAGNOSIS = {"sign.mismatch": "insertion-order", "sign.mismatch ": "null-skipped", "sign.format": "uppercase-hex"}
+
+
+def inner(pytester: pytest.Pytester, statement: str, marker: str = "", strict: bool = False) -> Any:
+    pytester.makepyfile(CLIENT + f"\n\n{marker}\ndef test_client(vexora_mock):\n    {statement}\n")
+    return pytester.runpytest("-p", "no:cacheprovider", *(["--vexora-strict"] if strict else []))
+
+
+def test_a_correct_client_passes(pytester: pytest.Pytester) -> None:
+    result = inner(pytester, 'b = body(); b["sign"] = sign(b); r = send(b); assert r.json()["code"] == "0000"')
+    result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("rule", list(DEFECTS))
+def test_each_defective_client_fails_with_its_rule(pytester: pytest.Pytester, rule: str) -> None:
+    result = inner(pytester, DEFECTS[rule])
+    result.assert_outcomes(passed=1, errors=1) if rule != "timestamp.skew" else result.assert_outcomes(passed=1)
+    if rule == "timestamp.skew":  # a warning: shown in strict mode only, where it fails
+        result = inner(pytester, DEFECTS[rule], strict=True)
+        result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines([
+        "*vexora_mock: the client broke the Checkout contract*",
+        f"*call #* {rule.strip()} *",
+        "*hint: *",
+    ])
+    if rule in DIAGNOSIS:
+        result.stdout.fnmatch_lines([f"*hint: diagnosis: {DIAGNOSIS[rule]}*"])
+    result.stdout.no_fnmatch_line("*vexora_conformance/*.py*")  # plugin frames stay out
+
+
+def test_a_bad_request_gets_an_error_envelope_not_a_success(pytester: pytest.Pytester) -> None:
+    result = inner(pytester, 'b = body(amount="1.5"); b["sign"] = sign(b); r = send(b)\n'
+                             '    assert r.json()["code"] == "8000" and r.json()["data"] is None\n'
+                             '    assert "amount" in r.json()["msg"]', marker='@pytest.mark.vexora(check=False)')
+    result.assert_outcomes(passed=1)
+
+
+def test_check_false_turns_the_teardown_check_off(pytester: pytest.Pytester) -> None:
+    result = inner(pytester, DEFECTS["request.method"], marker="@pytest.mark.vexora(check=False)")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_typo_in_a_marker_keyword_is_an_error(pytester: pytest.Pytester) -> None:
+    result = inner(pytester, "pass", marker='@pytest.mark.vexora(secert="x")')
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*unexpected keyword argument 'secert'*"])
+
+
+def test_the_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("import pytest\n@pytest.mark.vexora(strict=True)\ndef test_x(): pass\n")
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
+
+
+def test_marker_and_options_set_credentials(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nvexora_merchant_no = 2000000002\n")
+    statement = ('assert vexora_mock.merchant_no == "2000000002"\n'
+                 '    assert vexora_mock.secret.reveal() == "from-marker"')
+    pytester.makepyfile(CLIENT + '\n\n@pytest.mark.vexora(secret="from-marker")\n'
+                                 f"def test_client(vexora_mock):\n    {statement}\n")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_secret_never_appears_in_a_failure_report(pytester: pytest.Pytester) -> None:
+    canary = "canary-secret-5e0b"
+    statement = 'b = body(); b["sign"] = sign(b, secret="wrong"); send(b)'
+    result = inner(pytester, statement, marker=f'@pytest.mark.vexora(secret="{canary}")')
+    result.assert_outcomes(passed=1, errors=1)
+    assert canary not in result.stdout.str() + result.stderr.str()
+
+
+def test_base_url_limits_what_is_answered(pytester: pytest.Pytester) -> None:
+    statement = ('b = body(); b["sign"] = sign(b)\n'
+                 '    with pytest.raises(Exception, match="not mocked"):\n'
+                 '        send(b)  # another host\n'
+                 '    assert send(b, url="https://pay.example/mx/v1/vexora/checkout").json()["code"] == "0000"')
+    result = inner(pytester, statement, marker='@pytest.mark.vexora(base_url="https://pay.example/mx")')
+    result.assert_outcomes(passed=1)
+
+
+def test_session_wide_trade_no_uniqueness(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(CLIENT + '''
+B = body()
+B["sign"] = sign(B)
+
+def test_first(vexora_mock):
+    send(B)
+
+def test_second(vexora_mock):
+    send(B)
+''')
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--vexora-session-trade-nos")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*trade-no.duplicate*"])
+
+
+def test_installed_entry_point_in_a_subprocess(pytester: pytest.Pytester) -> None:
+    """No conftest, no -p: installing the package is enough."""
+    pytester.makepyfile(CLIENT + '\n\ndef test_client(vexora_mock):\n    b = body(); b["sign"] = sign(b); send(b)\n')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_works_under_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(CLIENT + "".join(
+        f'\n\ndef test_client_{i}(vexora_mock):\n    b = body(); b["sign"] = sign(b); send(b)\n' for i in range(4)))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
+    result.assert_outcomes(passed=4)
+
+
+def test_async_clients(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(CLIENT + '''
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+@pytest.mark.anyio
+async def test_async(vexora_mock):
+    b = body(); b["sign"] = sign(b)
+    async with httpx.AsyncClient() as client:
+        r = await client.post(URL, json=b, headers={"merchantNo": MERCHANT})
+    assert r.json()["code"] == "0000"
+''')
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_plugin_import_stays_light() -> None:
+    code = ("import sys, vexora_conformance.plugin; "
+            "print(sorted(m for m in ('respx', 'httpx', 'jsonschema', 'hypothesis', 'ijson') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+# --- the fake provider itself, used directly ---
+
+SECRET = "vexora-test-secret"
+
+
+def _signed(**kw: Any) -> dict[str, Any]:
+    b: dict[str, Any] = {"timestamp": str(int(time.time() * 1000)), "tradeNo": f"T{time.time_ns()}",
+                         "amount": "300", "notifyUrl": "https://shop.example/n", "remark": "keep me"}
+    b.update(kw)
+    b["sign"] = signing.sign(b, SECRET)
+    return b
+
+
+def _post(body: dict[str, Any]) -> httpx.Response:
+    return httpx.post("https://h.example/v1/vexora/checkout", json=body, headers={"merchantNo": "1000000001"})
+
+
+def test_each_queued_outcome_reaches_the_client() -> None:
+    with fake_provider(check=False) as fake:
+        fake.fail_with_envelope("5000", "system exception")
+        fake.fail_with_status("00029")
+        fake.fail_with_http(502)
+        fake.answer_not_json()
+        fake.fail_to_connect()
+        fake.time_out()
+        fake.respond_slowly(0.2)
+        r = _post(_signed())
+        assert (r.json()["code"], r.json()["msg"], r.json()["data"]) == ("5000", "system exception", None)
+        r = _post(_signed())
+        assert r.json()["code"] == "0000" and r.json()["data"]["status"] == "00029"
+        assert _post(_signed()).status_code == 502
+        with pytest.raises(ValueError):
+            _post(_signed()).json()
+        with pytest.raises(httpx.ConnectError):
+            _post(_signed())
+        with pytest.raises(httpx.ReadTimeout):
+            _post(_signed())
+        started = time.perf_counter()
+        assert _post(_signed()).json()["code"] == "0000"
+        assert time.perf_counter() - started >= 0.2
+        assert _post(_signed()).json()["data"]["status"] == "0015"  # the queue is empty again
+    assert fake.findings == []
+
+
+def test_success_echoes_and_platform_numbers_are_unique() -> None:
+    with fake_provider() as fake:
+        a, b = _post(_signed()).json()["data"], _post(_signed(remark="other")).json()["data"]
+    assert a["remark"] == "keep me" and b["remark"] == "other"
+    assert a["platFormTradeNo"] != b["platFormTradeNo"]
+    assert fake.calls[0].body["tradeNo"] == a["tradeNo"]
+
+
+@settings(max_examples=40)
+@given(valid_bodies(secret=SECRET))
+def test_every_success_response_validates_and_every_valid_body_is_accepted(body: dict[str, Any]) -> None:
+    body["timestamp"] = str(int(time.time() * 1000))  # within the skew window of "now"
+    body["sign"] = signing.sign(body, SECRET)
+    with fake_provider() as fake:  # the context-manager form: fresh per example
+        response = _post(body)
+    from vexora_conformance.schemas import checker
+
+    assert checker("checkout-response-body")(response.json()) == []
+    assert fake.findings == []
+
+
+def test_context_manager_checks_on_exit() -> None:
+    with pytest.raises(AssertionError, match=r"request\.method"), fake_provider():
+        httpx.put("https://h.example/v1/vexora/checkout", json=_signed(), headers={"merchantNo": "1000000001"})

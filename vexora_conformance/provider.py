@@ -1,0 +1,224 @@
+"""The fake provider: ``handle(httpx.Request) -> httpx.Response``, judged by the shared judge.
+
+The pytest fixture mounts ``handle`` as a respx side effect; ``fake_provider()``
+is the same thing as a context manager, for use inside a test body (for example
+under ``@given``, fresh per example).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from .judge import JudgeOptions, Session, judge
+from .models import Exchange, Finding, Request, header_map
+from .signing import Secret
+
+CHECKOUT_REGEX = r".*/v1/vexora/checkout/?$|.*/vexora/checkout/?$"
+DEFAULT_SECRET = "vexora-test-secret"
+DEFAULT_MERCHANT = "1000000001"
+_platform_ids = itertools.count(1)
+
+
+@dataclass
+class Call:
+    """One request the client sent, what the fake answered, and what the judge found."""
+
+    request: httpx.Request
+    body: Any
+    response: httpx.Response | None
+    findings: list[Finding]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the fake does with the next call, instead of the documented success."""
+
+    kind: str  # envelope | status | http | not-json | connect-error | read-timeout | slow
+    code: str = "8000"
+    msg: str = "request failed"
+    status: str = "00029"
+    http_status: int = 500
+    delay: float = 0.0
+
+
+@dataclass
+class FakeProvider:
+    secret: Secret = field(default_factory=lambda: Secret(DEFAULT_SECRET))
+    merchant_no: str = DEFAULT_MERCHANT
+    base_url: str = "https://sandbox.vexora.test"
+    strict: bool = False
+    skew_window_s: float = 300.0
+    session: Session | None = None
+    source: str = "vexora_mock"  # names the calls in findings (the pytest fixture uses the test's node id)
+    calls: list[Call] = field(default_factory=list)
+    _queue: deque[Outcome] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        if self.session is None:
+            self.session = Session(self.options)
+
+    @property
+    def options(self) -> JudgeOptions:
+        return JudgeOptions(secret=self.secret, merchant_no=self.merchant_no, strict=self.strict,
+                            skew_window_s=self.skew_window_s, clock=time.time)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for c in self.calls for f in c.findings]
+
+    # --- queue outcomes for the next call(s) ---
+
+    def queue(self, outcome: Outcome, times: int = 1) -> None:
+        self._queue.extend([outcome] * times)
+
+    def fail_with_envelope(self, code: str = "8000", msg: str = "request failed", times: int = 1) -> None:
+        """An error envelope: ``code`` not "0000", ``data`` null (codes seen: 8000 request failed, 5000 system)."""
+        self.queue(Outcome("envelope", code=code, msg=msg), times)
+
+    def fail_with_status(self, status: str = "00029", times: int = 1) -> None:
+        """A "0000" envelope whose ``data.status`` is a business failure."""
+        self.queue(Outcome("status", status=status), times)
+
+    def fail_with_http(self, http_status: int = 503, times: int = 1) -> None:
+        self.queue(Outcome("http", http_status=http_status), times)
+
+    def answer_not_json(self, times: int = 1) -> None:
+        self.queue(Outcome("not-json"), times)
+
+    def fail_to_connect(self, times: int = 1) -> None:
+        self.queue(Outcome("connect-error"), times)
+
+    def time_out(self, times: int = 1) -> None:
+        self.queue(Outcome("read-timeout"), times)
+
+    def respond_slowly(self, seconds: float, times: int = 1) -> None:
+        self.queue(Outcome("slow", delay=seconds), times)
+
+    # --- the handler ---
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        __tracebackhide__ = True
+        exchange = Exchange(
+            Request(request.method, str(request.url), header_map(request.headers.multi_items()), request.content),
+            time=None, source=self.source, index=len(self.calls))
+        assert self.session is not None
+        findings = judge(exchange, self.session)
+        body = _parsed(request.content)
+        outcome = self._queue.popleft() if self._queue else None
+        call = Call(request, body, None, findings)
+        self.calls.append(call)
+        if outcome is not None and outcome.kind == "connect-error":
+            raise httpx.ConnectError("vexora_mock: connection refused (queued outcome)", request=request)
+        if outcome is not None and outcome.kind == "read-timeout":
+            raise httpx.ReadTimeout("vexora_mock: read timed out (queued outcome)", request=request)
+        if outcome is not None and outcome.kind == "slow":
+            time.sleep(outcome.delay)
+        call.response = self._answer(request, body, findings, outcome)
+        return call.response
+
+    def _answer(self, request: httpx.Request, body: Any, findings: list[Finding],
+                outcome: Outcome | None) -> httpx.Response:
+        errors = [f for f in findings if f.severity == "error"]
+        if outcome is not None and outcome.kind == "http":
+            return httpx.Response(outcome.http_status, text="<html><body>upstream error</body></html>",
+                                  headers={"Content-Type": "text/html"}, request=request)
+        if outcome is not None and outcome.kind == "not-json":
+            return httpx.Response(200, text="<html>maintenance</html>", headers={"Content-Type": "text/html"},
+                                  request=request)
+        if errors or (outcome is not None and outcome.kind == "envelope"):
+            code, msg = ("8000", _first_problem(errors[0])) if errors else (outcome.code, outcome.msg)  # type: ignore[union-attr]
+            return _json(request, {"msg": msg, "code": code, "timestamp": _now_ms(), "success": False, "data": None})
+        return _json(request, success_envelope(body, self.base_url,
+                                               outcome.status if outcome is not None and outcome.kind == "status"
+                                               else "0015"))
+
+    def assert_conformant(self, strict: bool | None = None) -> None:
+        """Fail (``AssertionError``) with one readable block when any call broke the contract."""
+        __tracebackhide__ = True
+        text = failure_report(self.calls, self.strict if strict is None else strict)
+        if text:
+            raise AssertionError(text)
+
+
+def _parsed(content: bytes) -> Any:
+    try:
+        return json.loads(content) if content else None
+    except (ValueError, RecursionError):
+        return None
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _json(request: httpx.Request, payload: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(200, json=payload, request=request)
+
+
+def _first_problem(finding: Finding) -> str:
+    # The provider answers with a short reason; "sign error" is what merchants see in production.
+    return "sign error" if finding.rule.startswith("sign.") else f"param error: {finding.message}"
+
+
+def success_envelope(body: Any, base_url: str, status: str = "0015") -> dict[str, Any]:
+    """The documented success response for a request body (tradeNo and remark echoed)."""
+    body = body if isinstance(body, dict) else {}
+    platform = f"vx{next(_platform_ids):014d}"
+    trade_no, remark = body.get("tradeNo"), body.get("remark")
+    return {
+        "msg": "success", "code": "0000", "timestamp": _now_ms(), "success": True,
+        "data": {
+            "tradeNo": trade_no if isinstance(trade_no, str) else "",
+            "platFormTradeNo": platform,
+            "status": status,
+            "desc": "Create" if status == "0015" else "Failed",
+            "remark": remark if isinstance(remark, str) else "",
+            "paymentUrl": f"{base_url.rstrip('/')}/cashier/#/order/{platform}",
+        },
+    }
+
+
+def failure_report(calls: list[Call], strict: bool) -> str:
+    """One line per finding (rule, field, message, hint); empty when nothing fails."""
+    failing = [f for c in calls for f in c.findings if f.severity == "error" or strict]
+    if not failing:
+        return ""
+    lines = [f"vexora_mock: the client broke the Checkout contract ({len(failing)} finding(s)):"]
+    for f in (f for c in calls for f in c.findings):
+        lines.append(f"  call #{f.index} {f.severity} {f.rule} {f.pointer or '-'}: {f.message}")
+        if f.hint:
+            lines.append(f"      hint: {f.hint}")
+    return "\n".join(lines)
+
+
+@contextmanager
+def fake_provider(secret: str | Secret = DEFAULT_SECRET, merchant_no: str = DEFAULT_MERCHANT,
+                  base_url: str | None = None, strict: bool = False, check: bool = True,
+                  skew_window_s: float = 300.0, session: Session | None = None,
+                  source: str = "vexora_mock") -> Iterator[FakeProvider]:
+    """A fake provider answering every httpx request to the Checkout endpoint while the block runs.
+
+    Requests to any other URL raise respx's ``AllMockedAssertionError`` (never silently answered).
+    With ``check`` the block ends with ``assert_conformant()``.
+    """
+    import respx
+
+    fake = FakeProvider(secret if isinstance(secret, Secret) else Secret(secret), merchant_no,
+                        base_url or "https://sandbox.vexora.test", strict, skew_window_s, session, source)
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        pattern = {"url__regex": rf"^{re.escape(base_url.rstrip('/'))}/v1/vexora/checkout/?$"} if base_url \
+            else {"path__regex": CHECKOUT_REGEX}
+        router.route(**pattern).mock(side_effect=fake.handle)
+        yield fake
+    if check:
+        fake.assert_conformant()
