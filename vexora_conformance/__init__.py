@@ -1,12 +1,25 @@
 """vexora-conformance: check a Vexora Checkout API client against the documented contract.
 
-Kept light on purpose: the pytest plugin imports this package in every test
-run of an environment where it is installed. Only the signer is re-exported;
-everything else lives in its own module (``judge``, ``capture``, ``strategies``...).
+Kept empty on purpose: the pytest plugin imports this package in every test
+run of an environment where it is installed, so the re-exported signer names
+load on first use (PEP 562). Everything else lives in its own module
+(``signing``, ``judge``, ``capture``, ``strategies``, ``provider``...).
 """
 
-from .signing import Secret, ambiguities, canonical_string, diagnose, sign, verify
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .signing import Secret, ambiguities, canonical_string, diagnose, sign, verify
 
 __version__ = "0.1.0"
 
 __all__ = ["Secret", "__version__", "ambiguities", "canonical_string", "diagnose", "sign", "verify"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(import_module(".signing", __name__), name)
+    raise AttributeError(f"module 'vexora_conformance' has no attribute {name!r}")

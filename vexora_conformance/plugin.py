@@ -7,7 +7,6 @@ nothing heavy: respx, httpx and the judge load when the fixture is first used.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -38,20 +37,12 @@ def pytest_configure(config: pytest.Config) -> None:
                    "settings of the vexora_mock fake provider for this test")
 
 
-@dataclass(frozen=True)
-class MarkerOptions:
-    secret: str | None = None
-    merchant_no: str | None = None
-    base_url: str | None = None
-    strict: bool | None = None
-    check: bool = True
-    skew_window: float | None = None
-
-
 def _marker_options(*, secret: str | None = None, merchant_no: str | None = None, base_url: str | None = None,
-                    strict: bool | None = None, check: bool = True, skew_window: float | None = None) -> MarkerOptions:
-    # Keyword-only: a typo in a marker keyword is a TypeError, not silently ignored.
-    return MarkerOptions(secret, merchant_no, base_url, strict, check, skew_window)
+                    strict: bool | None = None, check: bool = True, skew_window: float | None = None) -> dict[str, Any]:
+    # Keyword-only: a typo in a marker keyword is a TypeError, not silently ignored. (A plain dict:
+    # a dataclass here would cost every pytest run a millisecond at import.)
+    return {"secret": secret, "merchant_no": merchant_no, "base_url": base_url, "strict": strict,
+            "check": check, "skew_window": skew_window}
 
 
 def _setting(config: pytest.Config, name: str) -> Any:
@@ -75,19 +66,19 @@ def vexora_mock(request: pytest.FixtureRequest) -> Iterator[Any]:
     except TypeError as exc:
         raise pytest.UsageError(f"@pytest.mark.vexora: {exc}") from None
     config = request.config
-    strict = opts.strict if opts.strict is not None else bool(_setting(config, "strict"))
+    strict = opts["strict"] if opts["strict"] is not None else bool(_setting(config, "strict"))
     shared = None
     if _setting(config, "session_trade_nos"):
         shared = config.stash.setdefault(_SESSION_KEY, {})
-    with fake_provider(secret=opts.secret or _setting(config, "secret") or DEFAULT_SECRET,
-                       merchant_no=opts.merchant_no or _setting(config, "merchant_no") or DEFAULT_MERCHANT,
-                       base_url=opts.base_url or _setting(config, "base_url"), strict=strict, check=False,
-                       skew_window_s=opts.skew_window if opts.skew_window is not None else 300.0,
+    with fake_provider(secret=opts["secret"] or _setting(config, "secret") or DEFAULT_SECRET,
+                       merchant_no=opts["merchant_no"] or _setting(config, "merchant_no") or DEFAULT_MERCHANT,
+                       base_url=opts["base_url"] or _setting(config, "base_url"), strict=strict, check=False,
+                       skew_window_s=opts["skew_window"] if opts["skew_window"] is not None else 300.0,
                        source=request.node.nodeid) as fake:
         if shared is not None:  # this test's session, remembering every tradeNo of the run
             fake.session = Session(fake.options, trade_nos=shared.setdefault("trade_nos", {}))
         yield fake
-    if opts.check:
+    if opts["check"]:
         from .provider import failure_report
 
         text = failure_report(fake.calls, strict)

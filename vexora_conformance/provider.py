@@ -14,12 +14,12 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 
-from .judge import JudgeOptions, Session, judge
+from .judge import JudgeOptions, Session, judge_exchange
 from .models import Exchange, Finding, Request, header_map
 from .signing import Secret
 
@@ -112,8 +112,10 @@ class FakeProvider:
             Request(request.method, str(request.url), header_map(request.headers.multi_items()), request.content),
             time=None, source=self.source, index=len(self.calls))
         assert self.session is not None
-        findings = judge(exchange, self.session)
-        body = _parsed(request.content)
+        verdict = judge_exchange(exchange, self.session.options)
+        findings = [replace(f, source=self.source, index=exchange.index)
+                    for f in verdict.findings + self.session.observe(verdict, f"{self.source}#{exchange.index}")]
+        body = verdict.body if verdict.body is not None else _parsed(request.content)
         outcome = self._queue.popleft() if self._queue else None
         call = Call(request, body, None, findings)
         self.calls.append(call)
@@ -161,8 +163,13 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+_JSON_HEADERS = (("content-type", "application/json"),)
+
+
 def _json(request: httpx.Request, payload: dict[str, Any]) -> httpx.Response:
-    return httpx.Response(200, json=payload, request=request)
+    # Bytes in hand are cheaper for httpx than json=; the wire form is the same compact JSON.
+    content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return httpx.Response(200, content=content, headers=_JSON_HEADERS, request=request)
 
 
 def _first_problem(finding: Finding) -> str:

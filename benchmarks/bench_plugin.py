@@ -1,0 +1,81 @@
+"""Cost of the pytest plugin: per-call overhead of vexora_mock vs a bare respx route, and import cost.
+
+    python benchmarks/bench_plugin.py [CALLS]      (default 2000)
+
+Both sides send the same signed body with the same httpx.Client; the bare side's
+route returns a fixed JSON response. Import cost: the plugin's cumulative time
+under `-X importtime` (best of 15 fresh interpreters), next to pytest's own; whole-interpreter
+wall time is too noisy here (+-15 ms) to resolve a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+import respx
+
+from vexora_conformance import signing
+from vexora_conformance.provider import fake_provider
+
+URL = "https://sandbox.example/mexico/v1/vexora/checkout"
+SECRET = "vexora-test-secret"
+
+
+def body(i: int) -> dict[str, Any]:
+    b: dict[str, Any] = {"timestamp": str(int(time.time() * 1000)), "tradeNo": f"T{i:012d}", "amount": "300",
+                         "notifyUrl": "https://shop.example/notify", "remark": f"r{i}"}
+    b["sign"] = signing.sign(b, SECRET)
+    return b
+
+
+def per_call(calls: int, use_fake: bool) -> float:
+    bodies = [body(i) for i in range(calls)]
+    headers = {"merchantNo": "1000000001"}
+    with httpx.Client() as client:
+        if use_fake:
+            with fake_provider(check=True):
+                client.post(URL, json=body(-1), headers=headers)  # warm-up: schemas compiled
+                t = time.perf_counter()
+                for b in bodies:
+                    client.post(URL, json=b, headers=headers)
+                return (time.perf_counter() - t) / calls
+        with respx.mock() as router:
+            router.post(URL).mock(return_value=httpx.Response(200, json={"code": "0000", "msg": "success"}))
+            client.post(URL, json=body(-1), headers=headers)
+            t = time.perf_counter()
+            for b in bodies:
+                client.post(URL, json=b, headers=headers)
+            return (time.perf_counter() - t) / calls
+
+
+def import_us(code: str, module: str) -> int:
+    """Cumulative import time of ``module`` (microseconds, best of 15), as ``-X importtime`` reports it."""
+    best = 10**9
+    for _ in range(15):
+        err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
+                             check=True).stderr
+        for line in err.splitlines():
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) == 3 and parts[2] == module:
+                best = min(best, int(parts[1]))
+    return best
+
+
+def main() -> None:
+    calls = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    bare = min(per_call(calls, False) for _ in range(3))
+    fake = min(per_call(calls, True) for _ in range(3))
+    print(f"bare respx route: {bare * 1e6:7.0f} us/call")
+    print(f"vexora_mock:      {fake * 1e6:7.0f} us/call  ratio {fake / bare:.2f} (target <= 1.50)")
+    base = import_us("import pytest", "pytest")
+    plugin = import_us("import pytest, vexora_conformance.plugin", "vexora_conformance.plugin")
+    print(f"import pytest: {base / 1000:.0f} ms; the plugin (with its package) adds {plugin / 1000:.1f} ms "
+          f"({plugin / base:.1%} of pytest's own import)")
+
+
+if __name__ == "__main__":
+    main()
