@@ -170,3 +170,14 @@ def test_doctor_is_not_fooled_by_a_mistake_that_changes_nothing() -> None:
     # No empty value: empty-included would give the correct sign and must never be named.
     d = signing.diagnose(body, SECRET, signing.sign(body, SECRET).upper())
     assert d.matches == ("uppercase-hex",)
+
+
+@given(signable_params(), st.sampled_from(MISTAKE_IDS))
+@example({"remark": "\ud800", "amount": "1"}, "url-encoded-values")  # once crashed in quote_plus
+def test_diagnosis_names_the_mistake_that_produced_the_sign(params: dict[str, Any], mistake: str) -> None:
+    observed = sign_with(params, SECRET, recipe_for(mistake), merchant_no="1000000001")
+    d = signing.diagnose(params, SECRET, observed, merchant_no="1000000001")
+    if observed == signing.sign(params, SECRET):
+        assert d.correct  # the mistake changed nothing for this body
+    else:
+        assert mistake in d.matches

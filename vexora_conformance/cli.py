@@ -70,6 +70,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", metavar="FILE", help="write the report here instead of standard output")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes for JSON-lines files")
     p.add_argument("--no-color", action="store_true", help="never colour text output")
+
+    p = sub.add_parser("serve", help="run a loopback fake provider that judges every request it gets")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    p.add_argument("--merchant-no", metavar="N", default=None, help="the merchantNo clients must send "
+                   "(default 1000000001)")
+    _secret_options(p)
+    p.add_argument("--strict", action="store_true", help="warnings fail too; tables followed literally")
+    p.add_argument("--report", metavar="FILE", help="on SIGINT/SIGTERM write the report here (.xml: JUnit)")
+    p.add_argument("--verbose", action="store_true", help="log each HTTP request to stderr")
+
+    p = sub.add_parser("check-signer", help="property-test an external signer program against the reference",
+                       description="Runs CMD once; writes {\"params\": {...}, \"secret\": \"...\"} lines to its "
+                                   "stdin and reads one sign per line from its stdout.")
+    p.add_argument("--examples", type=int, default=300, metavar="N", help="generated bodies per tier (default 300)")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="per-case timeout (default 5)")
+    p.add_argument("--strict", action="store_true", help="edge-tier divergences (null, numbers, booleans) fail too")
+    p.add_argument("--merchant-no", metavar="N", help="your merchantNo, to diagnose a signer that signs it too")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the signer program")
     return parser
 
 
@@ -214,6 +234,38 @@ def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return EXIT_FINDINGS if outcome.errors else EXIT_CLEAN
 
 
+def _cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .credentials import resolve_secret
+    from .provider import DEFAULT_MERCHANT, DEFAULT_SECRET, FakeProvider
+    from .server import serve
+    from .signing import Secret
+
+    secret = resolve_secret(args.secret_env, args.secret_file, required=False) or Secret(DEFAULT_SECRET)
+    fake = FakeProvider(secret, args.merchant_no or DEFAULT_MERCHANT, strict=args.strict, source="serve")
+    try:
+        return serve(fake, args.host, args.port, out, args.report, verbose=args.verbose)
+    except OSError as exc:
+        raise UsageErrorWithUsage(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", "") from None
+
+
+def _cmd_check_signer(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .signer_check import check, external_signer
+
+    argv = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not argv:
+        raise UsageErrorWithUsage("give the signer program after --, e.g. check-signer -- node signer.js", "")
+    if args.examples < 0 or args.timeout <= 0:
+        raise UsageErrorWithUsage("--examples must be >= 0 and --timeout > 0", "")
+    with external_signer(argv, args.timeout) as signer:
+        report = check(signer.ask, args.examples, merchant_no=args.merchant_no)
+    if args.format == "json":
+        json.dump(report.to_dict(args.strict), out, indent=2)  # ASCII: generated keys may hold any character
+        out.write("\n")
+    else:
+        print(report.text(args.strict), file=out)
+    return EXIT_CLEAN if report.ok(args.strict) else EXIT_FINDINGS
+
+
 def _progress(err: IO[str]) -> Any:
     def show(count: int) -> None:
         err.write(f"\rjudged {count} exchanges...")
@@ -226,7 +278,8 @@ def _stdin(args: argparse.Namespace) -> IO[str] | None:
     return getattr(args, "stdin", None)
 
 
-_COMMANDS = {"schemas": _cmd_schemas, "sign": _cmd_sign, "doctor": _cmd_doctor, "validate": _cmd_validate}
+_COMMANDS = {"schemas": _cmd_schemas, "sign": _cmd_sign, "doctor": _cmd_doctor, "validate": _cmd_validate,
+             "serve": _cmd_serve, "check-signer": _cmd_check_signer}
 
 
 def run(argv: Sequence[str] | None, stdout: IO[str] | None = None, stderr: IO[str] | None = None,

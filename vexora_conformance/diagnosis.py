@@ -90,7 +90,7 @@ def _render(value: Any, recipe: Recipe) -> str | None:
     if recipe.trim:
         text = text.strip()
     if recipe.url_encode:
-        text = quote_plus(text, safe="")
+        text = quote_plus(text, safe="", errors="replace")  # a lone surrogate must not crash diagnosis
     if text == "" and not recipe.include_empty:
         return None
     return text

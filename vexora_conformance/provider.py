@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -48,7 +49,7 @@ class Outcome:
     msg: str = "request failed"
     status: str = "00029"
     http_status: int = 500
-    delay: float = 0.0
+    delay: float = 0.0  # "slow": seconds before answering; "read-timeout" over HTTP: seconds before hanging up
 
 
 @dataclass
@@ -62,6 +63,7 @@ class FakeProvider:
     source: str = "vexora_mock"  # names the calls in findings (the pytest fixture uses the test's node id)
     calls: list[Call] = field(default_factory=list)
     _queue: deque[Outcome] = field(default_factory=deque)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         if self.session is None:
@@ -79,7 +81,15 @@ class FakeProvider:
     # --- queue outcomes for the next call(s) ---
 
     def queue(self, outcome: Outcome, times: int = 1) -> None:
-        self._queue.extend([outcome] * times)
+        with self._lock:
+            self._queue.extend([outcome] * times)
+
+    def reset(self) -> None:
+        """Forget every call, finding, queued outcome and remembered tradeNo."""
+        with self._lock:
+            self.calls.clear()
+            self._queue.clear()
+            self.session = Session(self.options)
 
     def fail_with_envelope(self, code: str = "8000", msg: str = "request failed", times: int = 1) -> None:
         """An error envelope: ``code`` not "0000", ``data`` null (codes seen: 8000 request failed, 5000 system)."""
@@ -110,19 +120,25 @@ class FakeProvider:
         __tracebackhide__ = True
         exchange = Exchange(
             Request(request.method, str(request.url), header_map(request.headers.multi_items()), request.content),
-            time=None, source=self.source, index=len(self.calls))
+            source=self.source)  # its index is stamped under the lock below
         assert self.session is not None
         verdict = judge_exchange(exchange, self.session.options)
-        findings = [replace(f, source=self.source, index=exchange.index)
-                    for f in verdict.findings + self.session.observe(verdict, f"{self.source}#{exchange.index}")]
-        body = verdict.body if verdict.body is not None else _parsed(request.content)
-        outcome = self._queue.popleft() if self._queue else None
-        call = Call(request, body, None, findings)
-        self.calls.append(call)
+        with self._lock:  # the loopback server calls handle from many threads
+            index = len(self.calls)
+            where = f"{self.source}#{index}"
+            findings = [replace(f, source=self.source, index=index)
+                        for f in verdict.findings + self.session.observe(verdict, where)]
+            outcome = self._queue.popleft() if self._queue else None
+            call = Call(request, verdict.body if verdict.body is not None else _parsed(request.content), None,
+                        findings)
+            self.calls.append(call)
+        body = call.body
         if outcome is not None and outcome.kind == "connect-error":
             raise httpx.ConnectError("vexora_mock: connection refused (queued outcome)", request=request)
         if outcome is not None and outcome.kind == "read-timeout":
-            raise httpx.ReadTimeout("vexora_mock: read timed out (queued outcome)", request=request)
+            timeout = httpx.ReadTimeout("vexora_mock: read timed out (queued outcome)", request=request)
+            timeout.delay = outcome.delay  # type: ignore[attr-defined]  # how long the HTTP server stays silent
+            raise timeout
         if outcome is not None and outcome.kind == "slow":
             time.sleep(outcome.delay)
         call.response = self._answer(request, body, findings, outcome)

@@ -24,6 +24,7 @@ from .diagnosis import MISTAKES, recipe_for, sign_with
 __all__ = [
     "MUTATIONS",
     "Mutation",
+    "contract_params",
     "edge_params",
     "invalid_bodies",
     "mutated",
@@ -192,6 +193,23 @@ def signable_params() -> st.SearchStrategy[dict[str, Any]]:
     return st.dictionaries(keys, scalar_values, max_size=10)
 
 
+string_values = st.one_of(
+    st.text(ANY_CHAR, max_size=20),
+    st.sampled_from(["", " ", "\t", "  padded  ", "a b&c=d", "null"]),
+)
+non_string_values = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1),
+)
+
+
+def contract_params() -> st.SearchStrategy[dict[str, Any]]:
+    """Valid bodies plus string-valued extras (empty, padded, unicode keys): the reference rule decides them all."""
+    return st.builds(lambda base, extra: {**base, **extra}, valid_bodies(), st.dictionaries(keys, string_values,
+                                                                                           max_size=4))
+
+
 def edge_params() -> st.SearchStrategy[dict[str, Any]]:
-    """Valid bodies plus the edge cases (null, numbers, booleans, unicode keys, empty/whitespace values)."""
-    return st.builds(lambda base, extra: {**base, **extra}, valid_bodies(), signable_params())
+    """Valid bodies plus at least one null, integer or boolean value: renderings that depend on the server."""
+    return st.builds(lambda base, extra, more: {**base, **extra, **more}, valid_bodies(),
+                     st.dictionaries(keys, non_string_values, min_size=1, max_size=3),
+                     st.dictionaries(keys, string_values, max_size=2))

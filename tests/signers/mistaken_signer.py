@@ -1,0 +1,59 @@
+"""A signer that makes one named mistake (argv[1]), written without vexora_conformance, for check-signer tests.
+
+Other argv[1] values: "correct", "crash" (exits after 3 cases), "hang" (stops answering after 3),
+"garbage" (prints text that is not a sign), "silent" (reads but never answers).
+"""
+
+import hashlib
+import json
+import sys
+import time
+import urllib.parse
+
+MISTAKE = sys.argv[1]
+
+
+def java_key(k):
+    return k.encode("utf-16-be", "surrogatepass")
+
+
+def render(v):
+    return "null" if v is None else "true" if v is True else "false" if v is False else str(v)
+
+
+def sign(params, secret):
+    params = dict(params)
+    params.pop("sign", None)
+    if MISTAKE == "sign-included":
+        params["sign"] = None
+    if MISTAKE == "merchant-no-included":
+        params["merchantNo"] = "1000000001"
+    keys = {"insertion-order": list(params), "case-insensitive-sort": sorted(params, key=str.lower),
+            "codepoint-order": sorted(params)}.get(MISTAKE, sorted(params, key=java_key))
+    pairs = []
+    for k in keys:
+        v = params[k]
+        if v is None and MISTAKE == "null-skipped":
+            continue
+        text = render(v)
+        if MISTAKE == "values-trimmed":
+            text = text.strip()
+        if MISTAKE == "url-encoded-values":
+            text = urllib.parse.quote_plus(text, safe="", errors="replace")
+        if text == "" and MISTAKE != "empty-included":
+            continue
+        pairs.append(f"{k}={text}")
+    joined = ("&" if MISTAKE == "ampersand-joined" else "").join(pairs)
+    data = {"secret-prefixed": secret + joined, "key-param-secret": joined + "&key=" + secret}.get(
+        MISTAKE, joined + secret)
+    digest = hashlib.md5(data.encode("utf-8", "replace")).hexdigest()
+    return digest.upper() if MISTAKE == "uppercase-hex" else digest
+
+
+for n, line in enumerate(sys.stdin):
+    if MISTAKE in ("crash", "hang") and n == 3:
+        sys.exit(3) if MISTAKE == "crash" else time.sleep(60)
+    if MISTAKE == "silent":
+        continue
+    case = json.loads(line)
+    print("not a sign, sorry" if MISTAKE == "garbage" else sign(case["params"], case["secret"]), flush=True)
