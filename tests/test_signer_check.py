@@ -73,7 +73,7 @@ def test_text_report_shows_expected_received_and_diagnosis() -> None:
 ])
 def test_a_broken_signer_gives_exit_2_within_seconds(behaviour: str, fragment: str) -> None:
     started = time.monotonic()
-    code, out, err = check("--timeout", "1", "--", sys.executable, MISTAKEN, behaviour)
+    code, _, err = check("--timeout", "1", "--", sys.executable, MISTAKEN, behaviour)
     assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
     assert time.monotonic() - started < 10
 

@@ -1,0 +1,192 @@
+"""`vexora-conformance serve`: provider-like answers over HTTP, findings, scenarios, robustness, exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import httpx
+import pytest
+
+from vexora_conformance import signing
+from vexora_conformance.provider import FakeProvider
+from vexora_conformance.server import VexoraServer
+from vexora_conformance.signing import Secret
+
+SECRET = "server-test-secret"
+MERCHANT = "1000000001"
+
+
+def body(**kw: Any) -> dict[str, Any]:
+    b: dict[str, Any] = {"timestamp": str(int(time.time() * 1000)), "tradeNo": f"T{time.time_ns()}",
+                         "amount": "300", "notifyUrl": "https://shop.example/n", "remark": "r"}
+    b.update(kw)
+    b["sign"] = signing.sign(b, SECRET)
+    return b
+
+
+@pytest.fixture
+def server() -> Iterator[VexoraServer]:
+    srv = VexoraServer(("127.0.0.1", 0), FakeProvider(Secret(SECRET), MERCHANT, source="serve"))
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def post(srv: VexoraServer, b: Any, path: str = "/mexico/v1/vexora/checkout", **kw: Any) -> httpx.Response:
+    headers = kw.pop("headers", {"merchantNo": MERCHANT})
+    return httpx.post(srv.base_url + path, json=b, headers=headers, **kw)
+
+
+def test_a_conformant_request_gets_a_documented_success_with_a_served_cashier_page(server: VexoraServer) -> None:
+    r = post(server, body(remark="echo me"))
+    data = r.json()["data"]
+    assert r.status_code == 200 and r.json()["code"] == "0000" and data["remark"] == "echo me"
+    assert data["paymentUrl"].startswith(server.base_url + "/cashier/")
+    assert httpx.get(data["paymentUrl"]).status_code == 200
+
+
+def test_a_bad_request_gets_an_error_envelope_and_a_finding(server: VexoraServer) -> None:
+    r = post(server, body(amount="300.50"))
+    assert r.json()["code"] != "0000" and "amount" in r.json()["msg"] and r.json()["data"] is None
+    findings = httpx.get(server.base_url + "/__vexora__/findings").json()
+    assert findings["summary"]["exchanges"] == 1
+    assert [(f["rule"], f["pointer"]) for f in findings["findings"]] == [("request.format", "/amount")]
+    assert set(findings) == {"summary", "findings"}  # the shape of `validate --format json`
+
+
+def test_wrong_sign_is_diagnosed_and_says_sign_error(server: VexoraServer) -> None:
+    b = body()
+    b["sign"] = b["sign"].upper()
+    assert post(server, b).json()["msg"] == "sign error"
+    f = httpx.get(server.base_url + "/__vexora__/findings").json()["findings"][0]
+    assert f["rule"] == "sign.format" and "uppercase-hex" in f["hint"]
+
+
+@pytest.mark.parametrize("scenario, expect", [
+    ({"outcome": "envelope", "code": "5000", "msg": "system exception"}, "5000"),
+    ({"outcome": "status", "status": "00029"}, "00029"),
+    ({"outcome": "http", "http_status": 503}, 503),
+    ({"outcome": "not-json"}, "not-json"),
+    ({"outcome": "connect-error"}, httpx.RemoteProtocolError),
+    ({"outcome": "read-timeout", "delay": 1.5}, httpx.ReadTimeout),
+    ({"outcome": "slow", "delay": 0.3}, "slow"),
+])
+def test_each_scenario_reaches_the_client(server: VexoraServer, scenario: dict[str, Any], expect: Any) -> None:
+    assert httpx.post(server.base_url + "/__vexora__/scenario", json=scenario).json()["queued"] == 1
+    started = time.monotonic()
+    if isinstance(expect, type):
+        with pytest.raises(expect):
+            post(server, body(), timeout=0.5)
+        return
+    r = post(server, body())
+    if expect == "5000":
+        assert r.json()["code"] == "5000" and r.json()["data"] is None
+    elif expect == "00029":
+        assert r.json()["code"] == "0000" and r.json()["data"]["status"] == "00029"
+    elif expect == 503:
+        assert r.status_code == 503
+    elif expect == "not-json":
+        with pytest.raises(ValueError):
+            r.json()
+    else:
+        assert time.monotonic() - started >= 0.3 and r.json()["code"] == "0000"
+    assert post(server, body()).json()["data"]["status"] == "0015"  # one call only
+
+
+@pytest.mark.parametrize("bad", [{"outcome": "explode"}, {"outcome": "http", "times": 0}, {"outcome": "http", "x": 1},
+                                 "not an object"])
+def test_bad_scenarios_are_refused(server: VexoraServer, bad: Any) -> None:
+    assert httpx.post(server.base_url + "/__vexora__/scenario", json=bad).status_code == 400
+
+
+def test_reset_clears_findings_queue_and_trade_nos(server: VexoraServer) -> None:
+    b = body()
+    post(server, b)
+    post(server, b)
+    assert httpx.get(server.base_url + "/__vexora__/findings").json()["summary"]["errors"] == 1
+    httpx.post(server.base_url + "/__vexora__/scenario", json={"outcome": "http"})
+    httpx.post(server.base_url + "/__vexora__/reset")
+    assert post(server, b).json()["code"] == "0000"
+    assert httpx.get(server.base_url + "/__vexora__/findings").json()["summary"]["exchanges"] == 1
+
+
+def test_oversized_bodies_get_413_and_malformed_http_does_not_kill_the_server(server: VexoraServer) -> None:
+    host, port = server.server_address[:2]
+    with socket.create_connection((str(host), port)) as s:
+        s.sendall(b"POST /v1/vexora/checkout HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n")
+        assert b" 413 " in s.recv(1000)
+    for garbage in (b"\x00\xff\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"POST /v1/vexora/checkout HTTP/1.1\r\n" +
+                    b"X: " + b"a" * 70000 + b"\r\n\r\n", b"POST /v1/vexora/checkout HTTP/1.1\r\nContent-Length: x\r\n\r\n"):
+        with socket.create_connection((str(host), port)) as s:
+            s.sendall(garbage)
+            s.settimeout(2)
+            with contextlib.suppress(TimeoutError, ConnectionError):
+                s.recv(1000)
+    assert post(server, body()).json()["code"] == "0000"
+
+
+def test_unknown_paths_are_404(server: VexoraServer) -> None:
+    assert httpx.get(server.base_url + "/nothing").status_code == 404
+    assert httpx.get(server.base_url + "/__vexora__/nothing").status_code == 404
+
+
+def _start(tmp_path: Path, *extra: str, secret: str = SECRET) -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "VEXORA_SECRET": secret}
+    proc = subprocess.Popen([sys.executable, "-m", "vexora_conformance", "serve", "--port", "0", "--verbose", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:")
+    return proc, url
+
+
+@pytest.mark.parametrize("report_name", ["report.json", "report.xml"])
+def test_sigterm_writes_the_report_and_the_exit_code_reflects_findings(tmp_path: Path, report_name: str) -> None:
+    canary = "canary-serve-secret-3a9f"
+    report = tmp_path / report_name
+    proc, url = _start(tmp_path, "--report", str(report), secret=canary)
+    good = body()
+    good["sign"] = signing.sign({k: v for k, v in good.items() if k != "sign"}, canary)
+    r = httpx.post(url + "/v1/vexora/checkout", json=good, headers={"merchantNo": MERCHANT})
+    bad = httpx.post(url + "/v1/vexora/checkout", json={**good, "sign": "0" * 32}, headers={"merchantNo": MERCHANT})
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 1
+    assert r.json()["code"] == "0000" and bad.json()["msg"] == "sign error"
+    text = report.read_text()
+    for blob in (text, out, err, r.text, bad.text):
+        assert canary not in blob
+    if report_name.endswith(".xml"):
+        assert len(ET.fromstring(text).findall(".//testcase")) == 2
+    else:
+        assert json.loads(text)["summary"]["by_rule"] == {"sign.mismatch": 1, "trade-no.duplicate": 1}
+
+
+def test_sigint_with_only_conformant_traffic_exits_0(tmp_path: Path) -> None:
+    proc, url = _start(tmp_path)
+    assert httpx.post(url + "/v1/vexora/checkout", json=body(), headers={"merchantNo": MERCHANT}).json()["code"] \
+        == "0000"
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=10)
+    assert proc.returncode == 0
+
+
+def test_serve_refuses_a_port_in_use(server: VexoraServer) -> None:
+    port = server.server_address[1]
+    out = subprocess.run([sys.executable, "-m", "vexora_conformance", "serve", "--port", str(port)],
+                         capture_output=True, text=True, timeout=10)
+    assert out.returncode == 2 and "cannot listen" in out.stderr and "Traceback" not in out.stderr
