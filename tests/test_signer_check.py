@@ -95,14 +95,24 @@ def test_check_signer_from_python() -> None:
         check_signer(trimmed, examples=100)
 
 
-def test_independent_node_and_java_signers_pass(tmp_path: Path) -> None:
-    from tests.crosscheck import HERE, java_argv, node_argv
+def _example_signers(tmp_path: Path) -> dict[str, list[str] | None]:
+    import shutil
 
-    argvs = [a for a in (node_argv(), java_argv(tmp_path)) if a]
-    if not argvs:
-        pytest.skip("neither node nor a JDK on this machine: external signers not exercised")
-    for argv in argvs:
-        plain = [a for a in argv if a != "--canonical"]
-        code, out, err = check("--", *plain)
-        assert code == 0, (plain, out, err)
-    assert HERE.is_dir()
+    from tests.crosscheck import java_argv, node_argv
+
+    php = Path(__file__).resolve().parents[1] / "examples" / "signers" / "signer.php"
+    java = java_argv(tmp_path)
+    return {
+        "node": [a for a in node_argv() or [] if a != "--canonical"] or None,
+        "java": [a for a in java if a != "--canonical"] if java else None,
+        "php": ["php", str(php)] if shutil.which("php") else None,
+    }
+
+
+@pytest.mark.parametrize("language", ["node", "java", "php"])
+def test_the_example_signers_in_other_languages_pass(tmp_path: Path, language: str) -> None:
+    argv = _example_signers(tmp_path)[language]
+    if argv is None:
+        pytest.skip(f"{language} is not installed on this machine: its example signer was not exercised")
+    code, out, err = check("--", *argv)
+    assert code == 0, (out, err)

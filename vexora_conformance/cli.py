@@ -257,7 +257,7 @@ def _cmd_check_signer(args: argparse.Namespace, out: IO[str], err: IO[str]) -> i
     if args.examples < 0 or args.timeout <= 0:
         raise UsageErrorWithUsage("--examples must be >= 0 and --timeout > 0", "")
     with external_signer(argv, args.timeout) as signer:
-        report = check(signer.ask, args.examples, merchant_no=args.merchant_no)
+        report = check(signer.ask, args.examples, merchant_no=args.merchant_no, well_formed_only=True)
     if args.format == "json":
         json.dump(report.to_dict(args.strict), out, indent=2)  # ASCII: generated keys may hold any character
         out.write("\n")

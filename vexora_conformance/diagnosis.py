@@ -10,6 +10,7 @@ told apart from the reference and is never reported.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
@@ -69,6 +70,7 @@ MISTAKES: tuple[Mistake, ...] = (
 )
 MISTAKE_IDS = tuple(m.id for m in MISTAKES)
 _BY_ID = {m.id: m for m in MISTAKES}
+HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 
 
 def _ordered_keys(params: Mapping[str, Any], order: str) -> list[str]:
@@ -104,6 +106,7 @@ class _Body:
         self.merchant_no = merchant_no
         self._orders: dict[tuple[str, bool, bool], list[str]] = {}
         self._texts: dict[tuple[str, bool, bool, bool, bool], str | None] = {}
+        self._pairs: dict[tuple[Any, ...], list[str]] = {}
 
     def _values(self, recipe: Recipe) -> dict[str, Any]:
         body = dict(self.params)
@@ -114,6 +117,37 @@ class _Body:
         return body
 
     def pairs(self, recipe: Recipe) -> list[str]:
+        key = (recipe.order, recipe.merchant_no, recipe.sign_placeholder, recipe.skip_null, recipe.trim,
+               recipe.url_encode, recipe.include_empty)
+        cached = self._pairs.get(key)
+        if cached is None:
+            cached = self._pairs[key] = self._build_pairs(recipe)
+        return cached
+
+    def inert(self, mistake: Mistake) -> bool:
+        """True when the mistake cannot change this body's signed text, alone or beside any other mistake.
+
+        Conservative: the keys and values other mistakes may add (merchantNo, a null or empty sign
+        placeholder) are taken into account, so pruning an inert mistake never loses a candidate.
+        """
+        texts = [signing.render(v) for v in self.params.values()]
+        if self.merchant_no is not None:
+            texts.append(self.merchant_no)
+        if mistake.id == "null-skipped":
+            return all(v is not None for v in self.params.values())
+        if mistake.id == "values-trimmed":
+            return all(t == t.strip() for t in texts)
+        if mistake.id == "url-encoded-values":
+            return all(quote_plus(t, safe="", errors="replace") == t for t in texts)
+        if mistake.id == "empty-included":
+            return all(t.strip() != "" for t in texts)
+        order = mistake.change.get("order")
+        if order is not None:
+            keys = dict.fromkeys([*self.params, "merchantNo", signing.SIGN_KEY])
+            return _ordered_keys(keys, order) == _ordered_keys(keys, "java")
+        return False
+
+    def _build_pairs(self, recipe: Recipe) -> list[str]:
         body = self._values(recipe)
         order_key = (recipe.order, recipe.merchant_no, recipe.sign_placeholder is not None)
         keys = self._orders.get(order_key)
@@ -180,10 +214,9 @@ def _compatible(a: Mistake, b: Mistake) -> bool:
     return not set(a.change) & set(b.change)
 
 
-@cache
-def _candidates() -> list[tuple[str, ...]]:
-    singles: list[tuple[str, ...]] = [(m.id,) for m in MISTAKES]
-    pairs = [(a.id, b.id) for a, b in itertools.combinations(MISTAKES, 2) if _compatible(a, b)]
+def _candidates(active: list[Mistake]) -> list[tuple[str, ...]]:
+    singles: list[tuple[str, ...]] = [(m.id,) for m in active]
+    pairs = [(a.id, b.id) for a, b in itertools.combinations(active, 2) if _compatible(a, b)]
     return singles + pairs
 
 
@@ -214,13 +247,15 @@ def diagnose(params: Mapping[str, Any], secret: signing.Secret | str, observed: 
     if text is not None and text == expected:
         return Diagnosis(True, expected, (), ())
     found: list[tuple[str, ...]] = []
+    if text is None or not HEX32.fullmatch(text):
+        return Diagnosis(False, expected, (), ())  # every candidate is 32 hex digits: nothing can match
     prepared = _Body(params, merchant_no)
     key = signing.as_secret(secret).reveal()
-    for combo in _candidates():
+    active = [m for m in MISTAKES if not prepared.inert(m)
+              and not (m.id == "merchant-no-included" and merchant_no is None)]
+    for combo in _candidates(active):
         if len(combo) == 2 and found and len(found[0]) == 1:
             break  # a single mistake explains it: pairs would only add noise
-        if "merchant-no-included" in combo and merchant_no is None:
-            continue
         for recipe in recipes_for(*combo):
             candidate = _digest(prepared, key, recipe)
             if candidate == text and candidate != expected:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,12 +28,14 @@ class Request:
     body: str | bytes | None = None  # raw text as sent
     parsed: Any = NOT_PARSED  # or the body already parsed (a JSON-lines capture may hold an object)
 
-    @cached_property
-    def path(self) -> str:
+    path: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
         try:
-            return urlsplit(self.url).path
+            path = urlsplit(self.url).path
         except ValueError:
-            return self.url
+            path = self.url
+        object.__setattr__(self, "path", path)  # frozen: computed once, read by several rules
 
 
 @dataclass(frozen=True)

@@ -237,8 +237,11 @@ def _pattern(schema: dict[str, Any]) -> Check:
 def _enum(schema: dict[str, Any]) -> Check:
     allowed = schema["enum"]
     shown = ", ".join(json.dumps(a) for a in allowed)
+    strings = frozenset(a for a in allowed if isinstance(a, str))
 
     def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        if type(value) is str and value in strings:
+            return  # the common case, without the general comparison below
         if not any(value == a and json_type(value) == json_type(a) for a in allowed):
             out.append(SchemaIssue(ptr, "enum", f"is not one of the documented values ({shown})"))
 
@@ -272,7 +275,8 @@ def _bound(keyword: str) -> Callable[[dict[str, Any]], Check]:
         below = keyword == "minimum"
 
         def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
-            if json_type(value) in ("integer", "number") and (value < limit if below else value > limit):
+            # type() is exact: a bool is not a number here, as in JSON Schema.
+            if type(value) in (int, float) and (value < limit if below else value > limit):
                 word = "at least" if below else "at most"
                 out.append(SchemaIssue(ptr, keyword, f"must be {word} {limit}"))
 
