@@ -266,3 +266,15 @@ def test_bundled_example_captures_are_current(tmp_path: Path) -> None:
     mc.write(tmp_path)
     for name in ("checkout.jsonl", "checkout.har", "sandbox-secret.txt"):
         assert (tmp_path / name).read_bytes() == (mc.HERE / name).read_bytes(), name
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    big = tmp_path / "big.jsonl"
+    big.write_text(("\n".join(mc.jsonl_lines()) + "\n") * 200)  # ~1 MB of report: far more than a pipe buffer
+    proc = subprocess.run(f"{sys.executable} -m vexora_conformance validate {big} | head -1", shell=True,
+                          capture_output=True, text=True, env={"VEXORA_SECRET": mc.SECRET, "PATH": "/usr/bin:/bin"})
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+    assert proc.stdout.count("\n") == 1

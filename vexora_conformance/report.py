@@ -44,10 +44,10 @@ def write_text(outcome: Outcome, out: IO[str], colour: bool = False) -> None:
         where = f"{source}#{index}" if index is not None else str(source or "run")
         print(c("bold", where), file=out)
         for f in found:
-            field = f.pointer if f.pointer is not None else "-"
-            print(f"  {c(f.severity, f'{f.severity:<7}')} {f.rule:<28} {field:<14} {f.message}", file=out)
+            field = f" {f.pointer}" if f.pointer else ""
+            print(f"  {c(f.severity, f'{f.severity:<7}')} {f.rule}{field}: {f.message}", file=out)
             if f.hint:
-                print(c("dim", f"  {'':<7} {'':<28} {'':<14} hint: {f.hint}"), file=out)
+                print(c("dim", f"          hint: {f.hint}"), file=out)
     verdict = "FAIL" if outcome.errors else "PASS"
     print(c("error" if outcome.errors else "bold", f"{verdict}: {_counts_line(outcome)}"), file=out)
 
