@@ -278,3 +278,29 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
                           capture_output=True, text=True, env={"VEXORA_SECRET": mc.SECRET, "PATH": "/usr/bin:/bin"})
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
     assert proc.stdout.count("\n") == 1
+
+
+class Unseekable(io.RawIOBase):
+    def __init__(self, data: bytes) -> None:
+        self.inner = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self.inner.readinto(buffer)
+
+
+def test_har_with_an_integer_past_64_bits_is_read_whole(tmp_path: Path) -> None:
+    """Found by fuzzing: ijson's C backend stops at such integers; the file is re-read in Python."""
+    har = mc.har()
+    har["log"]["entries"][0]["response"]["bodySize"] = 2**64  # valid JSON, in the unrelated first entry
+    path = tmp_path / "bigint.har"
+    path.write_text(json.dumps(har))
+    _, out, _ = cli(["validate", str(path), "--format", "json"])
+    report = json.loads(out)
+    assert report["summary"]["exchanges"] == len(mc.cases()) and report["summary"]["malformed"] == 0
+    stream = io.TextIOWrapper(io.BufferedReader(Unseekable(path.read_bytes())))  # like a pipe on stdin
+    _, out, _ = cli(["validate", "-", "--format", "json"], stdin=stream)
+    malformed = [f for f in json.loads(out)["findings"] if f["rule"] == "input.malformed"]
+    assert "past 64 bits" in malformed[0]["message"]

@@ -220,20 +220,36 @@ def read_har(stream: IO[bytes], source: str, har_dir: Path | None) -> Iterator[I
     import ijson  # deferred: only HAR needs it
 
     index = 0
+    backend: Any = ijson  # the fastest available (yajl2_c here)
+    while True:
+        try:
+            for n, entry in enumerate(backend.items(stream, "log.entries.item", use_float=True)):
+                if n < index:
+                    continue  # re-reading after a backend switch: these were yielded already
+                yield _har_item(entry, source, index, har_dir)
+                index += 1
+            return
+        except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+            # yajl's C backend refuses integers past 64 bits, which are valid JSON: read the rest in Python.
+            if "integer overflow" in str(exc) and backend is ijson and stream.seekable():
+                stream.seek(0)
+                backend = ijson.get_backend("python")
+                continue
+            reason = "an integer past 64 bits that standard input cannot be re-read for" \
+                if "integer overflow" in str(exc) else f"{type(exc).__name__}"
+            yield Malformed(source, index, f"the HAR file stops being valid JSON here ({reason}); "
+                                           "entries after this point were not read")
+            return
+
+
+def _har_item(entry: Any, source: str, index: int, har_dir: Path | None) -> Item:
+    url = entry.get("request", {}).get("url", "") if isinstance(entry, dict) else ""
+    if isinstance(entry, dict) and isinstance(url, str) and not looks_like_checkout(url):
+        return Skipped(source, index)
     try:
-        for entry in ijson.items(stream, "log.entries.item", use_float=True):
-            url = entry.get("request", {}).get("url", "") if isinstance(entry, dict) else ""
-            if isinstance(entry, dict) and isinstance(url, str) and not looks_like_checkout(url):
-                yield Skipped(source, index)
-            else:
-                try:
-                    yield exchange_from_har_entry(entry, source, index, har_dir)
-                except RecordError as exc:
-                    yield Malformed(source, index, str(exc))
-            index += 1
-    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, RecursionError, ValueError) as exc:
-        yield Malformed(source, index, f"the HAR file stops being valid JSON here ({type(exc).__name__}); "
-                                       "entries after this point were not read")
+        return exchange_from_har_entry(entry, source, index, har_dir)
+    except RecordError as exc:
+        return Malformed(source, index, str(exc))
 
 
 # --- choosing a reader ---
