@@ -217,7 +217,9 @@ def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if progress:
         err.write("\r\033[K")
     if outcome.exchanges == 0:
-        reason = f"{outcome.malformed} unreadable record(s)" if outcome.malformed else "no Checkout exchange found"
+        first = next((f.message for f in outcome.findings if f.rule == "input.malformed"), "")
+        reason = (f"{outcome.malformed} unreadable record(s), the first: {first}" if outcome.malformed
+                  else "no Checkout exchange found")
         print(f"vexora-conformance: error: nothing to judge in {', '.join(args.paths)}: {reason} "
               f"({outcome.skipped} other request(s) skipped)", file=err)
         return EXIT_ERROR
