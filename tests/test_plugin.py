@@ -11,6 +11,7 @@ import httpx
 import pytest
 from hypothesis import given, settings
 
+from tests.helpers import signed_body
 from vexora_conformance import signing
 from vexora_conformance.provider import fake_provider
 from vexora_conformance.strategies import valid_bodies
@@ -198,11 +199,7 @@ SECRET = "vexora-test-secret"
 
 
 def _signed(**kw: Any) -> dict[str, Any]:
-    b: dict[str, Any] = {"timestamp": str(int(time.time() * 1000)), "tradeNo": f"T{time.time_ns()}",
-                         "amount": "300", "notifyUrl": "https://shop.example/n", "remark": "keep me"}
-    b.update(kw)
-    b["sign"] = signing.sign(b, SECRET)
-    return b
+    return signed_body(SECRET, **{"remark": "keep me", **kw})
 
 
 def _post(body: dict[str, Any]) -> httpx.Response:

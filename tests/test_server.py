@@ -19,6 +19,7 @@ from xml.etree import ElementTree as ET
 import httpx
 import pytest
 
+from tests.helpers import signed_body
 from vexora_conformance import signing
 from vexora_conformance.provider import FakeProvider
 from vexora_conformance.server import VexoraServer
@@ -29,11 +30,7 @@ MERCHANT = "1000000001"
 
 
 def body(**kw: Any) -> dict[str, Any]:
-    b: dict[str, Any] = {"timestamp": str(int(time.time() * 1000)), "tradeNo": f"T{time.time_ns()}",
-                         "amount": "300", "notifyUrl": "https://shop.example/n", "remark": "r"}
-    b.update(kw)
-    b["sign"] = signing.sign(b, SECRET)
-    return b
+    return signed_body(SECRET, **kw)
 
 
 @pytest.fixture
