@@ -177,3 +177,23 @@ def test_schemas_load_from_an_installed_wheel(tmp_path: Path) -> None:
     where, in_sync, first = json.loads(out.stdout)
     assert where.startswith(str(site)), where
     assert in_sync is True and first == "/sign"
+
+
+@given(st.one_of(valid_bodies(), invalid_bodies(secret="k").map(lambda mb: mb[1]), response_values, json_scalars),
+       st.data())
+def test_the_fast_path_never_accepts_what_the_full_checker_rejects(instance: Any, data: st.DataObject) -> None:
+    if isinstance(instance, dict) and instance and data.draw(st.booleans()):
+        key = data.draw(st.sampled_from(sorted(instance)))
+        instance = {**instance, key: data.draw(json_scalars)}
+    for name in schemagen.SCHEMAS:
+        schema = schemas.load_schema(name)
+        if schemas.fast_accept(schema)(instance):
+            assert schemas.compile_schema(schema)(instance) == [], name
+            assert pointers_jsonschema(name, instance) == set(), name
+
+
+@given(valid_bodies(timestamp_as_string=False))
+def test_the_fast_path_accepts_documented_valid_bodies(body: dict[str, Any]) -> None:
+    """Not a correctness property (the full checker would accept them too): it keeps the speed-up real."""
+    assert schemas.fast_accept(schemas.load_schema("checkout-request-body"))(body)
+    assert schemas.fast_accept(schemas.load_schema("checkout-request-body.strict"))(body)

@@ -325,7 +325,104 @@ _KEYWORDS: dict[str, Callable[[dict[str, Any]], Check]] = {
 }
 
 
+# --- the fast path: one generated function that only *accepts* ---
+#
+# ``fast_accept(schema)`` returns a predicate that is True only when the instance
+# is certainly valid; anything unusual (a float where an integer may be, an
+# unknown shape) makes it return False, and the closure checker above then
+# decides and explains. It must never accept an invalid instance: a differential
+# property test holds it to that. It exists because per-keyword closures cost
+# more than parsing and hashing a record together.
+
+
+class _Source:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.env: dict[str, Any] = {"_formats": FORMATS}
+        self.count = 0
+
+    def name(self, value: Any) -> str:
+        self.count += 1
+        key = f"_c{self.count}"
+        self.env[key] = value
+        return key
+
+    def emit(self, depth: int, text: str) -> None:
+        self.lines.append("    " * depth + text)
+
+
+_PY_TYPES = {"string": "str", "object": "dict", "array": "list", "boolean": "bool", "integer": "int",
+             "null": "type(None)"}
+
+
+def _emit_node(src: _Source, schema: dict[str, Any], var: str, depth: int) -> None:
+    """Statements that ``return False`` unless ``var`` certainly satisfies ``schema``."""
+    types = _types(schema) if "type" in schema else None
+    if types is not None:
+        if any(t not in _PY_TYPES for t in types):
+            src.emit(depth, "return False")  # "number" and friends: let the full checker decide
+            return
+        allowed = ", ".join(_PY_TYPES[t] for t in types)
+        src.emit(depth, f"if type({var}) not in ({allowed},): return False")
+    if "enum" in schema:
+        src.emit(depth, f"if not any({var} == a and type({var}) is type(a) for a in {src.name(schema['enum'])}): "
+                        "return False")
+    if "const" in schema:
+        c = src.name(schema["const"])
+        src.emit(depth, f"if not ({var} == {c} and type({var}) is type({c})): return False")
+    if "pattern" in schema:
+        src.emit(depth, f"if type({var}) is str and not {src.name(re.compile(schema['pattern']).search)}({var}): "
+                        "return False")
+    if "format" in schema:
+        src.emit(depth, f"if type({var}) is str and not _formats[{schema['format']!r}]({var}): return False")
+    if "minLength" in schema:
+        src.emit(depth, f"if type({var}) is str and len({var}) < {int(schema['minLength'])}: return False")
+    for keyword, op in (("minimum", "<"), ("maximum", ">")):
+        if keyword in schema:
+            src.emit(depth, f"if type({var}) is int and {var} {op} {int(schema[keyword])}: return False")
+    if "required" in schema:
+        names = src.name(tuple(schema["required"]))
+        src.emit(depth, f"if type({var}) is dict and not all(n in {var} for n in {names}): return False")
+    if "properties" in schema:
+        src.emit(depth, f"if type({var}) is dict:")
+        for i, (prop, sub) in enumerate(schema["properties"].items()):
+            child = f"{var}_{i}"
+            src.emit(depth + 1, f"{child} = {var}.get({prop!r}, _MISSING)")
+            src.emit(depth + 1, f"if {child} is not _MISSING:")
+            before = len(src.lines)
+            _emit_node(src, sub, child, depth + 2)
+            if len(src.lines) == before:
+                src.emit(depth + 2, "pass")
+    if "if" in schema:
+        # The condition is decided exactly by the full checker, then the branch by the fast path.
+        condition = src.name(_compile(schema["if"]))
+        src.emit(depth, f"_probe = []; {condition}({var}, '', _probe)")
+        src.emit(depth, "if not _probe:")
+        before = len(src.lines)
+        _emit_node(src, schema.get("then", {}), var, depth + 1)
+        if len(src.lines) == before:
+            src.emit(depth + 1, "pass")
+
+
+def fast_accept(schema: dict[str, Any]) -> Callable[[Any], bool]:
+    """A generated predicate: True only for instances that certainly satisfy ``schema``."""
+    _compile(schema)  # refuses unknown keywords, exactly as the full checker does
+    src = _Source()
+    src.env["_MISSING"] = object()
+    _emit_node(src, schema, "v", 1)
+    code = "def accept(v):\n" + "\n".join(src.lines) + "\n    return True\n"
+    exec(compile(code, f"<fast_accept {schema.get('$id', '')}>", "exec"), src.env)
+    accept: Callable[[Any], bool] = src.env["accept"]
+    return accept
+
+
 @cache
 def checker(name: str) -> Callable[[Any], list[SchemaIssue]]:
-    """The compiled checker of a bundled schema, built once per process."""
-    return compile_schema(load_schema(name))
+    """The checker of a bundled schema, built once per process: fast acceptance, full explanation."""
+    schema = load_schema(name)
+    accept, explain = fast_accept(schema), compile_schema(schema)
+
+    def check(instance: Any) -> list[SchemaIssue]:
+        return [] if accept(instance) else explain(instance)
+
+    return check
