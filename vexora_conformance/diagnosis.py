@@ -170,12 +170,8 @@ class _Body:
         return out
 
 
-def preimage(params: Mapping[str, Any], secret: str, recipe: Recipe, merchant_no: str | None = None) -> str:
-    """The full hashed text under ``recipe`` (contains the secret: never print it)."""
-    return _preimage(_Body(params, merchant_no), secret, recipe)
-
-
 def _preimage(body: _Body, secret: str, recipe: Recipe) -> str:
+    """The full hashed text under ``recipe``: it contains the secret, so it is never returned to a caller."""
     joined = recipe.joiner.join(body.pairs(recipe))
     if recipe.secret_at == "prefix":
         return secret + joined

@@ -42,15 +42,6 @@ class Secret:
 
     __str__ = __repr__
 
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and hmac.compare_digest(self._value.encode(), other._value.encode())
-
-    def __hash__(self) -> int:
-        return hash(("Secret", len(self._value)))
-
 
 def as_secret(secret: Secret | str) -> Secret:
     return secret if isinstance(secret, Secret) else Secret(secret)
