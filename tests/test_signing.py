@@ -201,3 +201,52 @@ def test_every_named_pair_really_reproduces_the_sign(params: dict[str, Any], pai
     assert d.matches, "a pair of known mistakes produced this sign, but nothing was named"
     for match in d.matches:
         assert any(sign_with(params, SECRET, r, "1000000001") == observed for r in recipes_for(*match.split("+")))
+
+
+def test_a_lone_surrogate_key_sorts_by_its_code_unit() -> None:
+    # Java: "a" (0x61) < "\ud800" (0xD800) < "\ue000" (0xE000); encoding the key must not raise.
+    params = {"\ue000": "2", "\ud800": "1", "a": "3"}
+    assert [k for k, _ in signing.signed_pairs(params)] == ["a", "\ud800", "\ue000"]
+    assert len(signing.sign(params, SECRET)) == 32
+
+
+def test_rendering_of_ambiguous_values_is_pinned() -> None:
+    # What the reference signs for values it flags as ambiguous: fixed here so a change is deliberate.
+    assert signing.render(300.5) == "300.5"
+    assert signing.render(1e20) == "1e+20"
+    assert signing.render({"x": [1, "é"], "y": None}) == '{"x":[1,"é"],"y":null}'
+    assert signing.canonical_string({"a": 1.5, "b": [1, 2]}) == "a=1.5b=[1,2]"
+
+
+def test_ambiguity_messages_and_type_errors_say_what_is_wrong() -> None:
+    found = signing.ambiguities({"a": None, "b": True, "c": 2.5, "d": {}})
+    assert all(len(a.message) > 20 for a in found)
+    assert "skip" in found[0].message and "string" in found[1].message
+    with pytest.raises(TypeError, match="not list"):
+        signing.canonical_string([])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="must be a str"):
+        signing.Secret(b"bytes")  # type: ignore[arg-type]
+
+
+# An oracle written without the diagnosis module: mutants in shared code cannot fool both sides.
+from tests.signers.mistaken_signer import sign as independent_mistaken_sign  # noqa: E402
+
+
+@pytest.mark.parametrize("mistake", MISTAKE_IDS)
+@pytest.mark.parametrize("params", [
+    TRAP_BODY,
+    {"a": " x ", "b": "  y"},          # every value padded: values-trimmed must not be pruned
+    {"a": "x y", "b": "p&q"},          # every value needs URL-encoding
+    {"a": " ", "b": "\t"},             # every value blank
+    {"Zeta": "z", "alpha": "a"},       # written in Java order, yet case-insensitive order differs
+    {"\U0001F600": "y", "\uFF21": "x"},  # written in Java order, yet code-point order differs
+    {"a": None, "b": "1"},
+], ids=["trap", "padded", "url", "blank", "case", "astral", "null"])
+def test_doctor_agrees_with_an_independent_mistaken_signer(mistake: str, params: dict[str, Any]) -> None:
+    observed = independent_mistaken_sign(params, SECRET, mistake)
+    d = signing.diagnose(params, SECRET, observed, merchant_no="1000000001")
+    if observed == signing.sign(params, SECRET):
+        assert d.correct and d.matches == () and d.expected == observed
+    else:
+        assert not d.correct and mistake in d.matches, d.summary
+        assert d.expected == signing.sign(params, SECRET)

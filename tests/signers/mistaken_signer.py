@@ -10,9 +10,6 @@ import sys
 import time
 import urllib.parse
 
-MISTAKE = sys.argv[1]
-
-
 def java_key(k):
     return k.encode("utf-16-be", "surrogatepass")
 
@@ -21,7 +18,10 @@ def render(v):
     return "null" if v is None else "true" if v is True else "false" if v is False else str(v)
 
 
-def sign(params, secret):
+def sign(params, secret, mistake=None):
+    """The sign with one mistake, for the test suite's independent oracle."""
+    global MISTAKE
+    MISTAKE = mistake if mistake is not None else MISTAKE
     params = dict(params)
     params.pop("sign", None)
     if MISTAKE == "sign-included":
@@ -50,10 +50,17 @@ def sign(params, secret):
     return digest.upper() if MISTAKE == "uppercase-hex" else digest
 
 
-for n, line in enumerate(sys.stdin):
-    if MISTAKE in ("crash", "hang") and n == 3:
-        sys.exit(3) if MISTAKE == "crash" else time.sleep(60)
-    if MISTAKE == "silent":
-        continue
-    case = json.loads(line)
-    print("not a sign, sorry" if MISTAKE == "garbage" else sign(case["params"], case["secret"]), flush=True)
+def main():
+    for n, line in enumerate(sys.stdin):
+        if MISTAKE in ("crash", "hang") and n == 3:
+            sys.exit(3) if MISTAKE == "crash" else time.sleep(60)
+        if MISTAKE == "silent":
+            continue
+        case = json.loads(line)
+        print("not a sign, sorry" if MISTAKE == "garbage" else sign(case["params"], case["secret"]), flush=True)
+
+
+MISTAKE = "correct"
+if __name__ == "__main__":
+    MISTAKE = sys.argv[1]
+    main()
