@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.parse
 
+
 def java_key(k):
     return k.encode("utf-16-be", "surrogatepass")
 
