@@ -301,3 +301,84 @@ def test_already_parsed_bodies_are_judged_as_they_are() -> None:
     assert findings(ex) == []
     ex = Exchange(Request("POST", URL, header_map(HEADERS), None, parsed=[b]), None, NOW)
     assert rules_of(findings(ex)) == ["request.json"]
+
+
+# --- closing gaps that the second mutation run showed ---
+
+
+def test_integer_timestamps_inside_the_window_are_fine() -> None:
+    # Guards the milliseconds conversion: any other factor puts "now" far outside the window.
+    assert "timestamp.skew" not in rules_of(findings(exchange(body(timestamp=int(NOW * 1000)))))
+    assert "timestamp.skew" not in rules_of(findings(exchange(body(timestamp=int(NOW * 1000) + 299_000))))
+
+
+def test_timestamps_of_20_digits_or_more_are_not_read() -> None:
+    assert "timestamp.skew" not in rules_of(findings(exchange(body(timestamp="1" * 20))))
+    assert "timestamp.skew" in rules_of(findings(exchange(body(timestamp="1" * 19))))
+
+
+def test_skew_and_duplicate_findings_point_at_their_field() -> None:
+    skew = next(f for f in findings(exchange(body(timestamp=int(NOW * 1000) - 3_600_000)))
+                if f.rule == "timestamp.skew")
+    assert skew.pointer == "/timestamp"
+    session = Session(JudgeOptions())
+    b = body()
+    first = judge(exchange(b), session)
+    assert [f.rule for f in first] == ["sign.unchecked"] and "no app secret" in first[0].message
+    dup = judge(Exchange(exchange(b).request, None, NOW, "t", 1), session)
+    assert [(f.rule, f.pointer) for f in dup] == [("trade-no.duplicate", "/tradeNo")]
+    x, y = body(tradeNo="X"), body(tradeNo="Y")  # both answered with platFormTradeNo "P1"
+    judge(Exchange(exchange(x).request, success(x), NOW, "t", 2), session)
+    again = judge(Exchange(exchange(y).request, success(y), NOW, "t", 3), session)
+    assert [(f.rule, f.pointer) for f in again] == [("response.platform-trade-no.duplicate",
+                                                     "/response/data/platFormTradeNo")]
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    (b"amount=\xff&tradeNo=T1", "form-encoded"),   # invalid UTF-8 in a form body must not crash
+    ("hello", "not valid JSON"),                   # no '=': not mistaken for a form
+    (" {a=1", "not valid JSON"),                   # JSON-looking after leading blanks
+    (b"", "has no body"),
+])
+def test_more_bodies_that_are_not_objects(raw: str | bytes, fragment: str) -> None:
+    found = findings(exchange(raw=raw))
+    assert found[-1].rule == "request.json" and fragment in found[-1].message
+
+
+def test_content_type_with_several_parameters() -> None:
+    headers = {"merchantNo": "1000000001", "Content-Type": "application/json; charset=utf-8; boundary=x"}
+    assert findings(exchange(headers=headers)) == []
+
+
+def test_each_finding_keeps_its_own_hint() -> None:
+    b = body(amount="1.5", wayCode="oxxo")
+    b["sign"] = b["sign"].upper()
+    found = {f.pointer: f for f in findings(exchange(b))}
+    assert "no decimal support" in (found["/amount"].hint or "")
+    assert found["/wayCode"].hint == RULES["request.enum"].hint
+    assert "uppercase-hex" in (found["/sign"].hint or "")
+
+
+def test_an_explained_mismatch_does_not_send_you_to_doctor() -> None:
+    b = body()
+    b["sign"] = sign_with(b, SECRET, recipe_for("secret-prefixed"))
+    mismatch = next(f for f in findings(exchange(b)) if f.rule == "sign.mismatch")
+    assert "doctor" not in (mismatch.hint or "") and "reference signature" in mismatch.message
+
+
+def test_no_echo_check_on_an_error_envelope_that_carries_data() -> None:
+    b = body()
+    payload = {"msg": "failed", "code": "8000", "timestamp": 1, "success": False,
+               "data": {"tradeNo": "someone-else", "platFormTradeNo": "P9", "status": "0029", "desc": "x",
+                        "remark": "other", "paymentUrl": "https://c.example/p"}}
+    found = findings(exchange(b, response=Response(200, {}, json.dumps(payload))))
+    assert "response.echo" not in rules_of(found)
+
+
+def test_an_empty_platform_trade_no_is_not_remembered() -> None:
+    session = Session(JudgeOptions(secret=signing.Secret(SECRET)))
+    for i, trade in enumerate(("A", "B")):
+        b = body(tradeNo=trade)
+        rules = [f.rule for f in judge(Exchange(exchange(b).request, success(b, platFormTradeNo=""), NOW, "t", i),
+                                       session)]
+        assert "response.platform-trade-no.duplicate" not in rules
