@@ -382,3 +382,10 @@ def test_an_empty_platform_trade_no_is_not_remembered() -> None:
         rules = [f.rule for f in judge(Exchange(exchange(b).request, success(b, platFormTradeNo=""), NOW, "t", i),
                                        session)]
         assert "response.platform-trade-no.duplicate" not in rules
+
+
+def test_pointers_escape_keys_and_messages_quote_what_the_client_sent() -> None:
+    found = findings(exchange(body(**{"a/b~c": None}), method="PO\nST"))
+    pointers = {f.rule: f.pointer for f in found}
+    assert pointers["request.unknown-field"] == "/a~1b~0c" and pointers["sign.ambiguous"] == "/a~1b~0c"
+    assert all("\n" not in f.message for f in found)  # a hostile method or key cannot forge report lines

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import signing
 from .jsontext import JSONTextError, loads
-from .models import CHECKOUT_PATH, NOT_PARSED, Exchange, Finding, Request, Response
+from .models import CHECKOUT_PATH, NOT_PARSED, Exchange, Finding, Request, Response, json_pointer
 from .rules import rule
 from .schemas import SchemaIssue, checker
 from .tables import load_spec
@@ -115,7 +115,7 @@ def _merchant(req: Request) -> str | None:
 
 def _check_envelope(req: Request, options: JudgeOptions, found: list[Finding]) -> None:
     if req.method.upper() != "POST":
-        found.append(rule("request.method").finding(f"method is {req.method[:16]}, not POST"))
+        found.append(rule("request.method").finding(f"method is {req.method[:16]!r}, not POST"))
     if not req.path.endswith(CHECKOUT_PATH):
         found.append(rule("request.path").finding(f"path {req.path[:200]!r} does not end with {CHECKOUT_PATH}"))
     ctype = req.headers.get("content-type")
@@ -201,12 +201,12 @@ def _check_body(body: dict[str, Any], options: JudgeOptions, found: list[Finding
     for key in body:
         if key not in documented:
             found.append(rule("request.unknown-field").finding(
-                f"{key[:60]!r} is not a documented body field (it is still signed)", "/" + key[:60]))
+                f"{key[:60]!r} is not a documented body field (it is still signed)", json_pointer(key)))
 
 
 def _check_sign(body: dict[str, Any], req: Request, options: JudgeOptions, found: list[Finding]) -> None:
     for amb in signing.ambiguities(body):
-        found.append(rule("sign.ambiguous").finding(f"{amb.key[:60]}: {amb.message}", "/" + amb.key[:60],
+        found.append(rule("sign.ambiguous").finding(f"{amb.key[:60]!r}: {amb.message}", json_pointer(amb.key),
                                                     ambiguity=amb.id))
     observed = body.get("sign")
     if options.secret is None or observed is None or signing.verify(body, options.secret):

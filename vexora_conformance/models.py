@@ -84,6 +84,11 @@ class Finding:
         return out
 
 
+def json_pointer(*parts: str) -> str:
+    """An RFC 6901 pointer: '~' and '/' inside a key are escaped, so any key names one field."""
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
 def looks_like_checkout(url_or_path: str) -> bool:
     """Worth judging: the documented path, or a near miss of it (judged, then flagged by request.path)."""
     try:
