@@ -236,17 +236,37 @@ from tests.signers.mistaken_signer import sign as independent_mistaken_sign  # n
 @pytest.mark.parametrize("params", [
     TRAP_BODY,
     {"a": " x ", "b": "  y"},          # every value padded: values-trimmed must not be pruned
-    {"a": "x y", "b": "p&q"},          # every value needs URL-encoding
+    {"a": "x y", "b": "p&q", "c": "a/b"},  # every value needs URL-encoding, '/' included
     {"a": " ", "b": "\t"},             # every value blank
     {"Zeta": "z", "alpha": "a"},       # written in Java order, yet case-insensitive order differs
+    {"aB": "2", "a_b": "1"},           # case-folding to lower (as PHP and most do) puts '_' first
     {"\U0001F600": "y", "\uFF21": "x"},  # written in Java order, yet code-point order differs
     {"a": None, "b": "1"},
-], ids=["trap", "padded", "url", "blank", "case", "astral", "null"])
+], ids=["trap", "padded", "url", "blank", "case", "fold", "astral", "null"])
 def test_doctor_agrees_with_an_independent_mistaken_signer(mistake: str, params: dict[str, Any]) -> None:
     observed = independent_mistaken_sign(params, SECRET, mistake)
     d = signing.diagnose(params, SECRET, observed, merchant_no="1000000001")
     if observed == signing.sign(params, SECRET):
-        assert d.correct and d.matches == () and d.expected == observed
+        assert d.correct is True and d.matches == () and d.explanations == () and d.expected == observed
     else:
-        assert not d.correct and mistake in d.matches, d.summary
+        assert d.correct is False and mistake in d.matches, d.summary
         assert d.expected == signing.sign(params, SECRET)
+
+
+def test_doctor_knows_the_empty_placeholder_form_of_sign_included() -> None:
+    observed = independent_mistaken_sign(TRAP_BODY, SECRET, "sign-included-empty")
+    assert signing.diagnose(TRAP_BODY, SECRET, observed).matches == ("sign-included",)
+
+
+@pytest.mark.parametrize("observed", ["xyz", "Z" * 32, 12, None, "ñ" * 32])
+def test_doctor_on_something_that_cannot_be_a_sign(observed: Any) -> None:
+    d = signing.diagnose(TRAP_BODY, SECRET, observed)
+    assert d.correct is False and d.matches == () and d.explanations == ()
+    assert d.expected == signing.sign(TRAP_BODY, SECRET)
+
+
+def test_a_pair_is_explained_with_both_mistakes() -> None:
+    observed = sign_with(TRAP_BODY, SECRET, recipe_for("ampersand-joined", "key-param-secret"))
+    d = signing.diagnose(TRAP_BODY, SECRET, observed)
+    assert d.correct is False and d.matches == ("ampersand-joined+key-param-secret",)
+    assert d.explanations[0].count(" and ") == 1 and "'&'" in d.explanations[0] and "&key=" in d.explanations[0]

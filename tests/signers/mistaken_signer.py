@@ -27,6 +27,8 @@ def sign(params, secret, mistake=None):
     params.pop("sign", None)
     if MISTAKE == "sign-included":
         params["sign"] = None
+    if MISTAKE == "sign-included-empty":
+        params["sign"] = ""
     if MISTAKE == "merchant-no-included":
         params["merchantNo"] = "1000000001"
     keys = {"insertion-order": list(params), "case-insensitive-sort": sorted(params, key=str.lower),
@@ -41,7 +43,7 @@ def sign(params, secret, mistake=None):
             text = text.strip()
         if MISTAKE == "url-encoded-values":
             text = urllib.parse.quote_plus(text, safe="", errors="replace")
-        if text == "" and MISTAKE != "empty-included":
+        if text == "" and MISTAKE != "empty-included" and not (k == "sign" and MISTAKE == "sign-included-empty"):
             continue
         pairs.append(f"{k}={text}")
     joined = ("&" if MISTAKE == "ampersand-joined" else "").join(pairs)
