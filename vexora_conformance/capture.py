@@ -137,7 +137,7 @@ def iter_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
             yield line
 
 
-def judge_line(line: bytes | None, source: str, index: int) -> Item | None:
+def item_from_line(line: bytes | None, source: str, index: int) -> Item | None:
     """One JSON-lines line -> an Item (None for a blank line)."""
     if line is None:
         return Malformed(source, index, f"record longer than {MAX_RECORD_BYTES // (1024 * 1024)} MiB, skipped")
@@ -156,7 +156,7 @@ def judge_line(line: bytes | None, source: str, index: int) -> Item | None:
 def read_jsonl(stream: IO[bytes], source: str, first_index: int = 0) -> Iterator[Item]:
     index = first_index
     for line in iter_lines(stream):
-        item = judge_line(line, source, index)
+        item = item_from_line(line, source, index)
         if item is not None:
             yield item
             index += 1

@@ -84,6 +84,11 @@ class FakeProvider:
         with self._lock:
             self._queue.extend([outcome] * times)
 
+    def snapshot(self) -> list[Call]:
+        """The calls so far, copied under the lock (the loopback server reads while handling)."""
+        with self._lock:
+            return list(self.calls)
+
     def reset(self) -> None:
         """Forget every call, finding, queued outcome and remembered tradeNo."""
         with self._lock:

@@ -30,10 +30,8 @@ _CHECKOUT = re.compile(CHECKOUT_REGEX)
 
 def report_of(fake: FakeProvider) -> Report:
     """The calls so far, as the same report ``validate`` produces."""
-    with fake._lock:
-        calls = list(fake.calls)
     report = Report(sources=[fake.source])
-    for index, call in enumerate(calls):
+    for index, call in enumerate(fake.snapshot()):
         report.exchanges += 1
         report.judged.append(f"{fake.source}#{index} {call.request.method} {call.request.url.path}")
         for f in call.findings:

@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
-from .capture import Malformed, iter_lines, judge_line, read_capture, sniff_format
+from .capture import Malformed, item_from_line, iter_lines, read_capture, sniff_format
 from .judge import JudgeOptions, Session, Verdict, judge_exchange
 from .models import Exchange, Finding
 from .rules import rule
@@ -79,7 +79,7 @@ def _judge_range(name: str, start: int, end: int, options: JudgeOptions) -> list
                 line = next(lines)
             except StopIteration:
                 break
-            item = judge_line(line, name, index)
+            item = item_from_line(line, name, index)
             if item is None:
                 continue
             if isinstance(item, Exchange):
