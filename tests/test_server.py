@@ -187,3 +187,9 @@ def test_serve_refuses_a_port_in_use(server: VexoraServer) -> None:
     out = subprocess.run([sys.executable, "-m", "vexora_conformance", "serve", "--port", str(port)],
                          capture_output=True, text=True, timeout=10)
     assert out.returncode == 2 and "cannot listen" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_an_unwritable_report_path_is_refused_at_start() -> None:
+    out = subprocess.run([sys.executable, "-m", "vexora_conformance", "serve", "--report", "/nonexistent/dir/r.json"],
+                         capture_output=True, text=True, timeout=10)
+    assert out.returncode == 2 and "cannot write the report" in out.stderr and "Traceback" not in out.stderr

@@ -116,3 +116,9 @@ def test_the_example_signers_in_other_languages_pass(tmp_path: Path, language: s
         pytest.skip(f"{language} is not installed on this machine: its example signer was not exercised")
     code, out, err = check("--", *argv)
     assert code == 0, (out, err)
+
+
+def test_examples_0_runs_the_vectors_only() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["check-signer", "--examples", "0", "--", sys.executable, MISTAKEN, "correct"], out, err)
+    assert code == 0 and "PASS: 65 case(s)" in out.getvalue(), err.getvalue()

@@ -303,3 +303,8 @@ def test_har_with_an_integer_past_64_bits_is_read_whole(tmp_path: Path) -> None:
     stream = io.TextIOWrapper(io.BufferedReader(Unseekable(path.read_bytes())))  # like a pipe on stdin
     code, _, err = cli(["validate", "-", "--format", "json"], stdin=stream)
     assert code == 2 and "past 64 bits" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_unwritable_output_is_a_one_line_error(captures: Path) -> None:
+    code, _, err = cli(["validate", str(captures / "checkout.jsonl"), "--output", "/nonexistent/dir/report.xml"])
+    assert code == 2 and "cannot write the report" in err and "Traceback" not in err

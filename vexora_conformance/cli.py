@@ -223,7 +223,10 @@ def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         print(f"vexora-conformance: error: nothing to judge in {', '.join(args.paths)}: {reason} "
               f"({outcome.skipped} other request(s) skipped)", file=err)
         return EXIT_ERROR
-    target = open(args.output, "w", encoding="utf-8") if args.output else out  # noqa: SIM115
+    try:
+        target = open(args.output, "w", encoding="utf-8") if args.output else out  # noqa: SIM115
+    except OSError as exc:
+        raise InputError(f"cannot write the report: {exc.strerror or type(exc).__name__}", source=args.output) from None
     try:
         if args.format == "text":
             colour = target.isatty() and not args.no_color and "NO_COLOR" not in os.environ
@@ -243,6 +246,12 @@ def _cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .signing import Secret
 
     secret = resolve_secret(args.secret_env, args.secret_file, required=False) or Secret(DEFAULT_SECRET)
+    if args.report:
+        import os
+
+        folder = os.path.dirname(os.path.abspath(args.report))
+        if not os.access(folder, os.W_OK):  # fail now, not at shutdown when the findings are in hand
+            raise InputError("cannot write the report there (missing folder or no permission)", source=args.report)
     fake = FakeProvider(secret, args.merchant_no or DEFAULT_MERCHANT, strict=args.strict, source="serve")
     try:
         return serve(fake, args.host, args.port, out, args.report, verbose=args.verbose)
