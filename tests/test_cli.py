@@ -123,3 +123,14 @@ def test_secret_repr_in_options_is_masked() -> None:
     assert CANARY not in repr(options) and CANARY not in str(options)
 
 
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_lone_surrogate_prints_as_an_escape(fmt: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "vexora_conformance", "sign", "-", "--format", fmt],
+                          input='{"a": "\\ud800", "b": "\\u00e9"}', capture_output=True, text=True,
+                          env={"VEXORA_SECRET": "x", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert "\\ud800" in proc.stdout and "é" in proc.stdout
+    if fmt == "json":
+        assert json.loads(proc.stdout)["canonical"] == "a=\ud800b=é"

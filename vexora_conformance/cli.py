@@ -224,7 +224,8 @@ def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
               f"({outcome.skipped} other request(s) skipped)", file=err)
         return EXIT_ERROR
     try:
-        target = open(args.output, "w", encoding="utf-8") if args.output else out  # noqa: SIM115
+        target = (open(args.output, "w", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
+                  if args.output else out)
     except OSError as exc:
         raise InputError(f"cannot write the report: {exc.strerror or type(exc).__name__}", source=args.output) from None
     try:
@@ -322,6 +323,11 @@ def run(argv: Sequence[str] | None, stdout: IO[str] | None = None, stderr: IO[st
 
 
 def main() -> None:
+    # A lone surrogate (legal in JSON text) cannot be encoded: print it as the escape \udXXX,
+    # which is also how JSON spells it, instead of crashing half-way through a report.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         code = run(sys.argv[1:])
         sys.stdout.flush()

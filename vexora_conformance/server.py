@@ -194,6 +194,6 @@ def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report_path: s
             signal.signal(s, handler)
     final = report_of(fake)
     if report_path:
-        with open(report_path, "w", encoding="utf-8") as f:
+        with open(report_path, "w", encoding="utf-8", errors="backslashreplace") as f:
             (reports.write_junit if report_path.endswith(".xml") else reports.write_json)(final, f)
     return 1 if final.errors else 0
