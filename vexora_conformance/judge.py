@@ -79,12 +79,15 @@ class Session:
                     RESPONSE_ROOT + "/data/platFormTradeNo"))
         return found
 
+    def conclude(self, verdict: Verdict, source: str, index: int) -> list[Finding]:
+        """The verdict's own findings plus the cross-exchange ones, stamped with where the exchange came from."""
+        found = verdict.findings + self.observe(verdict, f"{source}#{index}")
+        return [replace(f, source=source, index=index) for f in found]
+
 
 def judge(exchange: Exchange, session: Session) -> list[Finding]:
     """All findings for one exchange, stamped with its source and index."""
-    verdict = judge_exchange(exchange, session.options)
-    found = verdict.findings + session.observe(verdict, f"{exchange.source}#{exchange.index}")
-    return [replace(f, source=exchange.source, index=exchange.index) for f in found]
+    return session.conclude(judge_exchange(exchange, session.options), exchange.source, exchange.index)
 
 
 def judge_exchange(exchange: Exchange, options: JudgeOptions) -> Verdict:

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -129,10 +129,7 @@ class FakeProvider:
         assert self.session is not None
         verdict = judge_exchange(exchange, self.session.options)
         with self._lock:  # the loopback server calls handle from many threads
-            index = len(self.calls)
-            where = f"{self.source}#{index}"
-            findings = [replace(f, source=self.source, index=index)
-                        for f in verdict.findings + self.session.observe(verdict, where)]
+            findings = self.session.conclude(verdict, self.source, len(self.calls))
             outcome = self._queue.popleft() if self._queue else None
             call = Call(request, verdict.body if verdict.body is not None else _parsed(request.content), None,
                         findings)

@@ -35,8 +35,7 @@ def report_of(fake: FakeProvider) -> Report:
         report.exchanges += 1
         report.judged.append(f"{fake.source}#{index} {call.request.method} {call.request.url.path}")
         for f in call.findings:
-            report.findings.append(f)
-            report.by_rule[f.rule] += 1
+            report.add(f)
     return report
 
 

@@ -41,6 +41,10 @@ class Outcome:
     def warnings(self) -> int:
         return sum(1 for f in self.findings if f.severity == "warning")
 
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+        self.by_rule[finding.rule] += 1
+
     def summary(self) -> dict[str, Any]:
         return {"sources": self.sources, "exchanges": self.exchanges, "skipped": self.skipped,
                 "malformed": self.malformed, "errors": self.errors, "warnings": self.warnings,
@@ -136,7 +140,7 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
                 outcome.malformed += 1
                 shown += 1
                 if shown <= MAX_MALFORMED_SHOWN:
-                    _add(outcome, replace(rule("input.malformed").finding(
+                    outcome.add(replace(rule("input.malformed").finding(
                         text + ("" if shown < MAX_MALFORMED_SHOWN else "; further malformed records not listed")),
                         source=name, index=index))
                 continue
@@ -144,14 +148,8 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
             outcome.exchanges += 1
             if keep_labels:
                 outcome.judged.append(f"{name}#{index} {text}")
-            found = verdict.findings + session.observe(verdict, f"{name}#{index}")
-            for f in found:
-                _add(outcome, replace(f, source=name, index=index))
+            for f in session.conclude(verdict, name, index):
+                outcome.add(f)
             if progress and outcome.exchanges % 5000 == 0:
                 progress(outcome.exchanges)
     return outcome
-
-
-def _add(outcome: Outcome, finding: Finding) -> None:
-    outcome.findings.append(finding)
-    outcome.by_rule[finding.rule] += 1
