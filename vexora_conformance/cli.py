@@ -146,7 +146,7 @@ def _cmd_sign(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         "canonical": signing.canonical_string(body),
         "hashed": signing.masked_preimage(body),
         "sign": signing.sign(body, secret),
-        "ambiguities": [vars(a) for a in _ambiguities(body)],
+        "ambiguities": [vars(a) for a in signing.ambiguities(body)],
     }
     if args.format == "json":
         json.dump(result, out, ensure_ascii=False, indent=2)
@@ -158,12 +158,6 @@ def _cmd_sign(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         for a in result["ambiguities"]:
             print(f"warning: sign.ambiguous [{a['id']}] /{a['key']}: {a['message']}", file=out)
     return EXIT_CLEAN
-
-
-def _ambiguities(body: dict[str, Any]) -> list[Any]:
-    from .signing import ambiguities
-
-    return ambiguities(body)
 
 
 def _cmd_doctor(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
