@@ -142,7 +142,7 @@ def _cmd_sign(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     secret = resolve_secret(args.secret_env, args.secret_file)
     assert secret is not None
     body = read_json_object(args.file, _stdin(args))
-    result = {
+    result: dict[str, Any] = {
         "canonical": signing.canonical_string(body),
         "hashed": signing.masked_preimage(body),
         "sign": signing.sign(body, secret),
