@@ -6,12 +6,14 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
 
 from vexora_conformance import signing
 from vexora_conformance.diagnosis import recipe_for, sign_with
 from vexora_conformance.judge import JudgeOptions, Session, judge, judge_exchange
 from vexora_conformance.models import Exchange, Finding, Request, Response, header_map
 from vexora_conformance.rules import RULES
+from vexora_conformance.strategies import Mutation, invalid_bodies
 
 SECRET = "judge-secret"
 NOW = 1764000000.0
@@ -389,3 +391,10 @@ def test_pointers_escape_keys_and_messages_quote_what_the_client_sent() -> None:
     pointers = {f.rule: f.pointer for f in found}
     assert pointers["request.unknown-field"] == "/a~1b~0c" and pointers["sign.ambiguous"] == "/a~1b~0c"
     assert all("\n" not in f.message for f in found)  # a hostile method or key cannot forge report lines
+
+
+@given(invalid_bodies(secret=SECRET))
+def test_each_public_mutation_is_reported_as_it_promises(mutation_and_body: tuple[Mutation, dict[str, Any]]) -> None:
+    mutation, b = mutation_and_body
+    found = findings(exchange(b), merchant_no="1000000001")
+    assert (mutation.rule, mutation.pointer) in {(f.rule, f.pointer) for f in found}, (mutation.id, rules_of(found))
