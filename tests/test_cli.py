@@ -110,7 +110,7 @@ def test_help_imports_nothing_heavy() -> None:
     code = ("import sys, contextlib, io\nfrom vexora_conformance import cli\n"
             "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
             "    cli.run(['--help'])\n"
-            "print(sorted(m for m in ('jsonschema', 'httpx', 'respx', 'hypothesis', 'ijson', "
+            "print(sorted(m for m in ('jsonschema', 'httpx', 'respx', 'hypothesis', "
             "'vexora_conformance.judge', 'vexora_conformance.diagnosis') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

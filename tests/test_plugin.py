@@ -187,7 +187,7 @@ async def test_async(vexora_mock):
 
 def test_plugin_import_stays_light() -> None:
     code = ("import sys, vexora_conformance.plugin; "
-            "print(sorted(m for m in ('respx', 'httpx', 'jsonschema', 'hypothesis', 'ijson', "
+            "print(sorted(m for m in ('respx', 'httpx', 'jsonschema', 'hypothesis', "
             "'vexora_conformance.signing', 'vexora_conformance.judge') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -292,7 +292,7 @@ class Unseekable(io.RawIOBase):
 
 
 def test_har_with_an_integer_past_64_bits_is_read_whole(tmp_path: Path) -> None:
-    """Found by fuzzing: ijson's C backend stops at such integers; the file is re-read in Python."""
+    """Found by fuzzing: ijson's C backend stopped at such integers; the HAR splitter reads them from files and pipes."""
     har = mc.har()
     har["log"]["entries"][0]["response"]["bodySize"] = 2**64  # valid JSON, in the unrelated first entry
     path = tmp_path / "bigint.har"
@@ -301,8 +301,8 @@ def test_har_with_an_integer_past_64_bits_is_read_whole(tmp_path: Path) -> None:
     report = json.loads(out)
     assert report["summary"]["exchanges"] == len(mc.cases()) and report["summary"]["malformed"] == 0
     stream = io.TextIOWrapper(io.BufferedReader(Unseekable(path.read_bytes())))  # like a pipe on stdin
-    code, _, err = cli(["validate", "-", "--format", "json"], stdin=stream)
-    assert code == 2 and "past 64 bits" in err and len(err.strip().splitlines()) == 1
+    _, out, _ = cli(["validate", "-", "--format", "json"], stdin=stream)
+    assert json.loads(out)["summary"] == {**report["summary"], "sources": ["-"]}
 
 
 def test_an_unwritable_output_is_a_one_line_error(captures: Path) -> None:

@@ -1,8 +1,8 @@
 """Read captured traffic (HAR 1.2, JSON lines) as a stream of Exchanges.
 
 Readers never load a whole file: JSON lines are read a line at a time (a line
-over ``MAX_RECORD_BYTES`` is skipped without being held), HAR entries are
-pulled one by one with ijson. A record that cannot be read becomes a
+over ``MAX_RECORD_BYTES`` is skipped without being held), HAR entries are cut
+out one by one by ``harsplit`` and parsed alone. A record that cannot be read becomes a
 ``Malformed`` item and reading goes on; only exchanges whose path looks like
 the Checkout endpoint are yielded, the rest are counted as ``Skipped``.
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import InputError
+from .harsplit import Broken, Entry, split_har
 from .jsontext import JSONTextError, loads
 from .models import NOT_PARSED, Exchange, Request, Response, header_map, looks_like_checkout
 
@@ -217,32 +218,28 @@ def exchange_from_har_entry(entry: Any, source: str, index: int, har_dir: Path |
 
 
 def read_har(stream: IO[bytes], source: str, har_dir: Path | None) -> Iterator[Item]:
-    import ijson  # deferred: only HAR needs it
-
+    """Entries one at a time, each parsed alone: a broken or oversized entry costs only itself."""
     index = 0
-    backend: Any = ijson  # the fastest available (yajl2_c here)
-    while True:
-        try:
-            for n, entry in enumerate(backend.items(stream, "log.entries.item", use_float=True)):
-                if n < index:
-                    continue  # re-reading after a backend switch: these were yielded already
-                yield _har_item(entry, source, index, har_dir)
-                index += 1
-            return
-        except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, RecursionError, ValueError) as exc:
-            # yajl's C backend refuses integers past 64 bits, which are valid JSON: read the rest in Python.
-            if "integer overflow" in str(exc) and backend is ijson and stream.seekable():
-                stream.seek(0)
-                backend = ijson.get_backend("python")
-                continue
-            reason = "an integer past 64 bits that standard input cannot be re-read for" \
-                if "integer overflow" in str(exc) else f"{type(exc).__name__}"
-            yield Malformed(source, index, f"the HAR file stops being valid JSON here ({reason}); "
-                                           "entries after this point were not read")
-            return
+    for piece in split_har(stream, MAX_RECORD_BYTES):
+        if isinstance(piece, Entry):
+            yield _har_item(piece, source, index, har_dir)
+            index += 1
+        else:
+            yield Malformed(source, index, piece.reason)
+            if isinstance(piece, Broken):
+                return
 
 
-def _har_item(entry: Any, source: str, index: int, har_dir: Path | None) -> Item:
+def _har_item(piece: Entry, source: str, index: int, har_dir: Path | None) -> Item:
+    if piece.problem is not None:
+        # Too large or too deep to read: say so only when it looks like a Checkout entry.
+        if piece.text and b"vexora/checkout" not in piece.text.lower():
+            return Skipped(source, index)
+        return Malformed(source, index, piece.problem)
+    try:
+        entry = loads(piece.text)
+    except JSONTextError as exc:
+        return Malformed(source, index, f"the entry is {exc}")
     url = entry.get("request", {}).get("url", "") if isinstance(entry, dict) else ""
     if isinstance(entry, dict) and isinstance(url, str) and not looks_like_checkout(url):
         return Skipped(source, index)
