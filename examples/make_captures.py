@@ -89,6 +89,11 @@ def cases() -> list[tuple[str, str | None, str, str, dict[str, str], Any, Any]]:
         resp=response(body(23), 23, tradeNo="someone-else"))
     add("platFormTradeNo returned twice", "response.platform-trade-no.duplicate", signed(body(24)),
         resp=response(body(24), 24, platFormTradeNo=f"p{0:015d}"))
+    # Raw JSON text: a Python dict cannot hold a key twice.
+    twice = json.dumps(signed(body(25)), ensure_ascii=False)
+    add("amount given twice", "request.duplicate-key", twice[:-1] + ', "amount": "300"}', resp=response(body(25), 25))
+    reply = json.dumps(response(body(26), 26), ensure_ascii=False)
+    add("response with code twice", "response.duplicate-key", signed(body(26)), resp=reply[:-1] + ', "code": "0000"}')
     return c
 
 

@@ -25,6 +25,7 @@ from .jsontext import JSONTextError, loads
 from .models import NOT_PARSED, Exchange, Request, Response, header_map, looks_like_checkout
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
+MAX_EPOCH_MS = 10**15  # the year 33658: anything larger is not a capture time
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,14 @@ def _epoch(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # Bounded before float(): an integer of 310 digits overflows it, and NaN or Infinity is no time.
+        if not -MAX_EPOCH_MS < value < MAX_EPOCH_MS:
+            raise RecordError("time is not a number of seconds or milliseconds since 1970 (out of range)")
         return float(value) / 1000 if value > 1e11 else float(value)
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
+        except (ValueError, OverflowError):
             raise RecordError("time is not an ISO 8601 date") from None
     raise RecordError("time is neither a number nor a string")
 

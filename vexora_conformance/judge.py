@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from . import signing
-from .jsontext import JSONTextError, loads
+from .jsontext import JSONTextError, duplicate_keys, loads
 from .models import CHECKOUT_PATH, NOT_PARSED, Exchange, Finding, Request, Response, json_pointer
 from .rules import rule
 from .schemas import SchemaIssue, checker
@@ -98,6 +98,7 @@ def judge_exchange(exchange: Exchange, options: JudgeOptions) -> Verdict:
     if not isinstance(body, dict):
         found.append(rule("request.json").finding(_not_an_object(req, body)))
         return Verdict(found, _merchant(req))
+    _check_duplicates(body, "request.duplicate-key", "", found)
     _check_body(body, options, found)
     _check_sign(body, req, options, found)
     _check_skew(body, exchange.time, options, found)
@@ -143,6 +144,14 @@ def _parse_body(raw: str | bytes | None, parsed: Any) -> Any:
         return loads(raw)
     except JSONTextError as exc:
         return exc
+
+
+def _check_duplicates(body: dict[str, Any], rule_id: str, root: str, found: list[Finding]) -> None:
+    for pointer in duplicate_keys(body):
+        key = pointer.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~")
+        found.append(rule(rule_id).finding(
+            f"{key[:60]!r} appears more than once in one object; the last value was judged and signed, "
+            "but a parser that keeps the first would see another body", root + pointer))
 
 
 def _not_an_object(req: Request, body: Any) -> str:
@@ -229,7 +238,7 @@ def _timestamp_seconds(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value / 1000
+        return value / 1000 if abs(value) < 10**18 else None  # past that, no clock: and int/1000 would overflow
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 20:
         return int(value) / 1000
     return None
@@ -258,6 +267,7 @@ def _check_response(resp: Response, request_body: dict[str, Any], options: Judge
         reason = "empty" if body is NOT_PARSED else (str(body) if isinstance(body, JSONTextError) else "not an object")
         found.append(rule("response.json").finding(f"response body (HTTP {resp.status}) is {reason}"))
         return None
+    _check_duplicates(body, "response.duplicate-key", RESPONSE_ROOT, found)
     name = "checkout-response-body.strict" if options.strict else "checkout-response-body"
     _add_issues(checker(name)(body), RESPONSE_RULES, "response.format", "response", found)
     data = body.get("data")

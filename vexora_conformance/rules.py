@@ -39,6 +39,8 @@ _RULES = [
          "See the field's description in the README's contract table."),
     Rule("request.enum", "error", "a field is not one of the documented values",
          "wayCode is 'store' (convenience store) or 'va' (CLABE transfer)."),
+    Rule("request.duplicate-key", "error", "a key appears twice in one JSON object of the body",
+         "Send each key once: parsers disagree on which value counts, so the provider may sign another body."),
     Rule("request.unknown-field", "warning", "the body has a field the page does not document",
          "The provider signs every body field, documented or not; remove fields it does not know."),
     # signature
@@ -58,6 +60,8 @@ _RULES = [
          "Use the current time in milliseconds (13 digits), from a synchronised clock."),
     # response
     Rule("response.json", "error", "the response body is not a JSON object", "Expect a JSON envelope."),
+    Rule("response.duplicate-key", "error", "a key appears twice in one JSON object of the response",
+         "Parsers disagree on which of the values counts; a conformant provider sends each key once."),
     Rule("response.required", "error", "a documented response field is missing", "See the response table."),
     Rule("response.type", "error", "a response field has the wrong JSON type", "See the response table."),
     Rule("response.format", "error", "a response field breaks the documented format", "See the response table."),
