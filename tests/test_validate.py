@@ -246,7 +246,7 @@ def test_har_quirks_base64_bad_base64_side_files_and_traversal(tmp_path: Path) -
 
 @pytest.mark.parametrize("args, fragment", [
     (["validate", "/nonexistent/file.har"], "cannot open"),
-    (["validate", "x", "--jobs", "0"], "--jobs"),
+    (["validate", "x", "--jobs", "-1"], "--jobs"),
     (["validate", "-", "-"], "only once"),
     (["validate"], "required"),
     (["validate", "x", "--secret-env", "NOPE_NOT_SET"], "NOPE_NOT_SET"),

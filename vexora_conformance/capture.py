@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import InputError
-from .harsplit import Broken, Entry, split_har
+from .errors import InputError, os_reason
+from .harsplit import BOM, Broken, Entry, split_har
 from .jsontext import JSONTextError, loads
 from .models import NOT_PARSED, Exchange, Request, Response, header_map, looks_like_checkout
 
@@ -133,13 +133,24 @@ def iter_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
         if not line:
             return
         if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
-            while True:
-                rest = stream.readline(MAX_RECORD_BYTES)
-                if not rest or rest.endswith(b"\n"):
-                    break
+            skip_line(stream)
             yield None
         else:
             yield line
+
+
+def skip_line(stream: IO[bytes]) -> None:
+    """Read past the end of the current line without holding it (it may be gigabytes long)."""
+    while True:
+        piece = stream.readline(MAX_RECORD_BYTES)
+        if not piece or piece.endswith(b"\n"):
+            return
+
+
+def skip_bom(stream: IO[bytes]) -> None:
+    """Step over a UTF-8 byte-order mark (Windows exporters write one) at the start of a seekable file."""
+    if stream.read(len(BOM)) != BOM:
+        stream.seek(0)
 
 
 def item_from_line(line: bytes | None, source: str, index: int) -> Item | None:
@@ -281,7 +292,7 @@ def open_source(name: str, stdin: IO[bytes] | None = None) -> tuple[IO[bytes], P
     try:
         return open(name, "rb"), Path(name).resolve().parent
     except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror or type(exc).__name__}", source=name) from None
+        raise InputError(f"cannot open: {os_reason(exc)}", source=name) from None
 
 
 def read_capture(name: str, stdin: IO[bytes] | None = None) -> Iterator[Item]:
@@ -290,13 +301,16 @@ def read_capture(name: str, stdin: IO[bytes] | None = None) -> Iterator[Item]:
     stream: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
     try:
         head = stream.peek(65536)[:65536]
+        if head.startswith(BOM):
+            stream.read(len(BOM))
+            head = head[len(BOM):]
         fmt = sniff_format(head, name)
         if fmt == "har":
             yield from read_har(stream, name, har_dir)
         else:
             yield from read_jsonl(stream, name)
     except OSError as exc:
-        raise InputError(f"read failed: {exc.strerror or type(exc).__name__}", source=name) from None
+        raise InputError(f"read failed: {os_reason(exc)}", source=name) from None
     finally:
         if name != "-":
             stream.close()

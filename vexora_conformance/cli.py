@@ -7,15 +7,18 @@ fast. Exit codes: 0 clean, 1 findings (or a wrong sign), 2 usage or input error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import InputError, ToolError
+from .errors import InputError, ToolError, os_reason
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+MAX_INPUT = 16 * 1024 * 1024  # a request body read by sign/doctor: the same cap as one capture line
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +38,23 @@ def _secret_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--secret-env", metavar="NAME", help="read the app secret from this environment variable "
                    "(default: VEXORA_SECRET)")
     p.add_argument("--secret-file", metavar="PATH", help="read the app secret from this file")
+
+
+def _port(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a port number (0 to 65535)")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    """A per-case timeout: a finite number of seconds, more than 0 and at most an hour."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 3600:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a number of seconds from 0 (excluded) to 3600")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,12 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="timestamp.skew when a timestamp is further than this from the capture time (default 300)")
     p.add_argument("--format", choices=("text", "json", "junit", "github"), default="text")
     p.add_argument("--output", metavar="FILE", help="write the report here instead of standard output")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes for JSON-lines files")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="worker processes for JSON-lines files (0: one per core; default 1)")
     p.add_argument("--no-color", action="store_true", help="never colour text output")
 
     p = sub.add_parser("serve", help="run a loopback fake provider that judges every request it gets")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    p.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    p.add_argument("--port", type=_port, default=0, help="port (default 0: a free one)")
     p.add_argument("--merchant-no", metavar="N", default=None, help="the merchantNo clients must send "
                    "(default 1000000001)")
     _secret_options(p)
@@ -85,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Runs CMD once; writes {\"params\": {...}, \"secret\": \"...\"} lines to its "
                                    "stdin and reads one sign per line from its stdout.")
     p.add_argument("--examples", type=int, default=300, metavar="N", help="generated bodies per tier (default 300)")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="per-case timeout (default 5)")
+    p.add_argument("--timeout", type=_seconds, default=5.0, metavar="SECONDS",
+                   help="time a signer may take to answer one case (default 5)")
     p.add_argument("--strict", action="store_true", help="edge-tier divergences (null, numbers, booleans) fail too")
     p.add_argument("--merchant-no", metavar="N", help="your merchantNo, to diagnose a signer that signs it too")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -104,12 +126,16 @@ def read_json_object(name: str, stdin: IO[str] | None = None) -> dict[str, Any]:
     try:
         if name == "-":
             stream = stdin or sys.stdin
-            raw: str | bytes = stream.buffer.read() if hasattr(stream, "buffer") else stream.read()
+            raw: str | bytes = stream.buffer.read(MAX_INPUT + 1) if hasattr(stream, "buffer") \
+                else stream.read(MAX_INPUT + 1)
         else:
-            raw = Path(name).read_bytes()
+            with open(name, "rb") as f:
+                raw = f.read(MAX_INPUT + 1)
+        if len(raw) > MAX_INPUT:
+            raise InputError(f"larger than {MAX_INPUT // (1024 * 1024)} MiB: not a request body", source=name)
         value = loads(raw)
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or type(exc).__name__}", source=name) from None
+        raise InputError(f"cannot read: {os_reason(exc)}", source=name) from None
     except JSONTextError as exc:
         raise InputError(str(exc), source=name) from None
     if not isinstance(value, dict):
@@ -190,15 +216,13 @@ def _cmd_doctor(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    import os
-
     from . import report
     from .credentials import resolve_secret
     from .judge import JudgeOptions
     from .validate import validate
 
-    if args.jobs < 1:
-        raise UsageErrorWithUsage("--jobs must be at least 1", "")
+    if args.jobs < 0:
+        raise UsageErrorWithUsage("--jobs must be 0 (one per core) or more", "")
     if args.paths.count("-") > 1:
         raise UsageErrorWithUsage("standard input (-) can be read only once", "")
     secret = resolve_secret(args.secret_env, args.secret_file, required=False)
@@ -221,16 +245,21 @@ def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         target = (open(args.output, "w", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
                   if args.output else out)
     except OSError as exc:
-        raise InputError(f"cannot write the report: {exc.strerror or type(exc).__name__}", source=args.output) from None
+        raise InputError(f"cannot write the report: {os_reason(exc)}", source=args.output) from None
     try:
-        if args.format == "text":
-            colour = target.isatty() and not args.no_color and "NO_COLOR" not in os.environ
-            report.write_text(outcome, target, colour=colour)
-        else:
-            report.WRITERS[args.format](outcome, target)
-    finally:
-        if args.output:
-            target.close()
+        with target if args.output else contextlib.nullcontext(target):
+            if args.format == "text":
+                colour = target.isatty() and not args.no_color and "NO_COLOR" not in os.environ
+                report.write_text(outcome, target, colour=colour)
+            else:
+                report.WRITERS[args.format](outcome, target)
+            target.flush()
+    except BrokenPipeError:
+        raise  # the reader went away: main() ends quietly
+    except OSError as exc:
+        # Exit 2, not 1: CI must not read a lost report as "findings".
+        raise InputError(f"cannot write the report: {os_reason(exc)}", source=args.output or "standard output") \
+            from None
     return EXIT_FINDINGS if outcome.errors else EXIT_CLEAN
 
 
@@ -241,17 +270,17 @@ def _cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .signing import Secret
 
     secret = resolve_secret(args.secret_env, args.secret_file, required=False) or Secret(DEFAULT_SECRET)
+    report_file = None
     if args.report:
-        import os
-
-        folder = os.path.dirname(os.path.abspath(args.report))
-        if not os.access(folder, os.W_OK):  # fail now, not at shutdown when the findings are in hand
-            raise InputError("cannot write the report there (missing folder or no permission)", source=args.report)
+        try:  # opened now: a path that cannot be written fails at start, not at shutdown with findings in hand
+            report_file = open(args.report, "w", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
+        except OSError as exc:
+            raise InputError(f"cannot write the report: {os_reason(exc)}", source=args.report) from None
     fake = FakeProvider(secret, args.merchant_no or DEFAULT_MERCHANT, strict=args.strict, source="serve")
     try:
-        return serve(fake, args.host, args.port, out, args.report, verbose=args.verbose)
+        return serve(fake, args.host, args.port, out, report_file, verbose=args.verbose, err=err)
     except OSError as exc:
-        raise UsageErrorWithUsage(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", "") from None
+        raise UsageErrorWithUsage(f"cannot listen on {args.host}:{args.port}: {os_reason(exc)}", "") from None
 
 
 def _cmd_check_signer(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -260,8 +289,8 @@ def _cmd_check_signer(args: argparse.Namespace, out: IO[str], err: IO[str]) -> i
     argv = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not argv:
         raise UsageErrorWithUsage("give the signer program after --, e.g. check-signer -- node signer.js", "")
-    if args.examples < 0 or args.timeout <= 0:
-        raise UsageErrorWithUsage("--examples must be >= 0 and --timeout > 0", "")
+    if args.examples < 0:
+        raise UsageErrorWithUsage("--examples must be 0 or more", "")
     with external_signer(argv, args.timeout) as signer:
         report = check(signer.ask, args.examples, merchant_no=args.merchant_no, well_formed_only=True)
     if args.format == "json":
@@ -314,6 +343,12 @@ def run(argv: Sequence[str] | None, stdout: IO[str] | None = None, stderr: IO[st
     except KeyboardInterrupt:
         print("vexora-conformance: interrupted", file=err)
         return 130
+    except BrokenPipeError:
+        raise
+    except Exception as exc:  # the last net: a bug of ours is one line and exit 2, never a traceback
+        print(f"vexora-conformance: internal error ({type(exc).__name__}); please report it with the command "
+              "you ran (the input is not needed to start)", file=err)
+        return EXIT_ERROR
 
 
 def main() -> None:
@@ -327,8 +362,10 @@ def main() -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as Unix tools do, without a traceback.
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 141
+    except OSError as exc:  # standard output could not take the report (a full disk, /dev/full)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"vexora-conformance: error: cannot write to standard output: {os_reason(exc)}", file=sys.stderr)
+        code = EXIT_ERROR
     sys.exit(code)

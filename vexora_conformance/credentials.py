@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
-from .errors import UsageError
+from .errors import UsageError, os_reason
 from .signing import Secret
 
 DEFAULT_ENV = "VEXORA_SECRET"
+MAX_SECRET_FILE = 64 * 1024  # /dev/zero is a file too
 
 
 def resolve_secret(secret_env: str | None, secret_file: str | None,
@@ -20,9 +20,14 @@ def resolve_secret(secret_env: str | None, secret_file: str | None,
         raise UsageError("give --secret-env or --secret-file, not both")
     if secret_file:
         try:
-            text = Path(secret_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read the secret file {secret_file}: {type(exc).__name__}") from None
+            with open(secret_file, "rb") as f:
+                text = f.read(MAX_SECRET_FILE + 1).decode("utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read the secret file {secret_file}: {os_reason(exc)}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"the secret file {secret_file} is not UTF-8 text") from None
+        if len(text) > MAX_SECRET_FILE:
+            raise UsageError(f"the secret file {secret_file} is larger than {MAX_SECRET_FILE} bytes: not an app secret")
         value = text.rstrip("\r\n")
         if not value:
             raise UsageError(f"the secret file {secret_file} is empty")

@@ -90,5 +90,16 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
         return json.loads(text, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise JSONTextError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except (RecursionError, ValueError) as exc:
-        raise JSONTextError(f"not valid JSON ({type(exc).__name__})") from None
+    except RecursionError:
+        raise JSONTextError("nested too deeply to read") from None
+    except ValueError:  # what remains: an integer past Python's 4300-digit conversion limit
+        raise JSONTextError("not usable JSON (a number with thousands of digits)") from None
+
+
+def json_bytes(value: Any) -> bytes:
+    """Compact JSON in UTF-8; a lone surrogate (it parses, but has no UTF-8 form) is written as its escape."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode("ascii")

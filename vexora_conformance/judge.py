@@ -52,30 +52,36 @@ class Verdict:
 
 @dataclass
 class Session:
-    """Memory across exchanges: which tradeNos and platFormTradeNos were seen, and where."""
+    """Memory across exchanges: which tradeNos and platFormTradeNos were seen, and where first.
+
+    Identity is the order of arrival, never the label: the same file given twice
+    (``validate f f``) has the same labels and is still two sets of requests.
+    """
 
     options: JudgeOptions = field(default_factory=JudgeOptions)
-    trade_nos: dict[tuple[str | None, str], str] = field(default_factory=dict)
-    platform_trade_nos: dict[str, str] = field(default_factory=dict)
+    trade_nos: dict[tuple[str | None, str], tuple[int, str]] = field(default_factory=dict)
+    platform_trade_nos: dict[str, tuple[int, str]] = field(default_factory=dict)
     warned_unchecked: bool = False
+    arrivals: int = 0
 
     def observe(self, verdict: Verdict, where: str) -> list[Finding]:
         """Cross-exchange findings for a verdict, in the order exchanges arrive."""
         found: list[Finding] = []
+        self.arrivals += 1
+        this = (self.arrivals, where)
         if self.options.secret is None and not self.warned_unchecked and verdict.body_is_object:
             self.warned_unchecked = True
             found.append(rule("sign.unchecked").finding("signatures were not checked (no app secret given)"))
         if verdict.trade_no is not None:
-            key = (verdict.merchant_no, verdict.trade_no)
-            first = self.trade_nos.setdefault(key, where)
-            if first != where:
+            first = self.trade_nos.setdefault((verdict.merchant_no, verdict.trade_no), this)
+            if first is not this:
                 found.append(rule("trade-no.duplicate").finding(
-                    f"tradeNo {verdict.trade_no!r} was already used by {first}", "/tradeNo"))
+                    f"tradeNo {verdict.trade_no!r} was already used by {first[1]}", "/tradeNo"))
         if verdict.platform_trade_no is not None:
-            first = self.platform_trade_nos.setdefault(verdict.platform_trade_no, where)
-            if first != where:
+            first = self.platform_trade_nos.setdefault(verdict.platform_trade_no, this)
+            if first is not this:
                 found.append(rule("response.platform-trade-no.duplicate").finding(
-                    f"platFormTradeNo {verdict.platform_trade_no!r} was already returned to {first}",
+                    f"platFormTradeNo {verdict.platform_trade_no!r} was already returned to {first[1]}",
                     RESPONSE_ROOT + "/data/platFormTradeNo"))
         return found
 

@@ -16,10 +16,11 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 import httpx
 
+from .jsontext import json_bytes
 from .judge import JudgeOptions, Session, judge_exchange
 from .models import Exchange, Finding, Request, header_map
 from .signing import Secret
@@ -40,16 +41,43 @@ class Call:
     findings: list[Finding]
 
 
+OutcomeKind = Literal["envelope", "status", "http", "not-json", "connect-error", "read-timeout", "slow"]
+OUTCOME_KINDS: frozenset[str] = frozenset(get_args(OutcomeKind))
+MAX_DELAY_S = 600.0  # a scripted delay longer than ten minutes is a mistake, not a test
+MAX_TEXT = 200
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """What the fake does with the next call, instead of the documented success."""
+    """What the fake does with the next call, instead of the documented success.
 
-    kind: str  # envelope | status | http | not-json | connect-error | read-timeout | slow
+    Checked when it is made (``ValueError`` with a reason), so a bad value is refused when it is
+    queued rather than crashing or corrupting a later reply.
+    """
+
+    kind: OutcomeKind
     code: str = "8000"
     msg: str = "request failed"
     status: str = "00029"
     http_status: int = 500
     delay: float = 0.0  # "slow": seconds before answering; "read-timeout" over HTTP: seconds before hanging up
+
+    def __post_init__(self) -> None:
+        if self.kind not in OUTCOME_KINDS:
+            raise ValueError(f"outcome must be one of {sorted(OUTCOME_KINDS)}")
+        for name in ("code", "msg", "status"):
+            _check_text(name, getattr(self, name))
+        if type(self.http_status) is not int or not 400 <= self.http_status <= 599:
+            raise ValueError("http_status must be an HTTP error status, an integer from 400 to 599")
+        if type(self.delay) not in (int, float) or not 0 <= self.delay <= MAX_DELAY_S:  # NaN fails both
+            raise ValueError(f"delay must be a number of seconds from 0 to {MAX_DELAY_S:g}")
+
+
+def _check_text(name: str, value: Any) -> None:
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise ValueError(f"{name} must be a string of at most {MAX_TEXT} characters")
+    if not value.isprintable():  # lone surrogates are not printable either
+        raise ValueError(f"{name} must hold printable characters only (no control characters or lone surrogates)")
 
 
 @dataclass
@@ -186,8 +214,7 @@ _JSON_HEADERS = (("content-type", "application/json"),)
 
 def _json(request: httpx.Request, payload: dict[str, Any]) -> httpx.Response:
     # Bytes in hand are cheaper for httpx than json=; the wire form is the same compact JSON.
-    content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return httpx.Response(200, content=content, headers=_JSON_HEADERS, request=request)
+    return httpx.Response(200, content=json_bytes(payload), headers=_JSON_HEADERS, request=request)
 
 
 def _first_problem(finding: Finding) -> str:

@@ -7,25 +7,41 @@ fixture uses, so the two fakes cannot drift apart. Control endpoints under
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import httpx
 
-from .provider import CHECKOUT_REGEX, FakeProvider, Outcome
+from .errors import os_reason
+from .jsontext import json_bytes
+from .provider import CHECKOUT_REGEX, OUTCOME_KINDS, FakeProvider, Outcome
 from .validate import Outcome as Report
 
 MAX_BODY = 1024 * 1024
 CONTROL = "/__vexora__/"
-OUTCOME_KINDS = {"envelope", "status", "http", "not-json", "connect-error", "read-timeout", "slow"}
 OUTCOME_FIELDS: dict[str, type | tuple[type, ...]] = {"code": str, "msg": str, "status": str, "http_status": int,
                                                       "delay": (int, float)}
 _CHECKOUT = re.compile(CHECKOUT_REGEX)
+_LENGTH = re.compile(r"[0-9]{1,12}\Z")
+
+
+def _origin_form(target: str) -> str:
+    """A request target as path and query: an absolute-form one (``POST http://host/path``) loses its host."""
+    if "://" not in target.split("?", 1)[0]:
+        return target if target.startswith("/") else "/" + target
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return "/"
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def report_of(fake: FakeProvider) -> Report:
@@ -61,6 +77,7 @@ def parse_scenario(payload: Any) -> tuple[Outcome, int]:
 class Handler(BaseHTTPRequestHandler):
     server: VexoraServer
     protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds a silent connection may hold a thread (headers or body never finished)
 
     def log_message(self, format: str, *args: Any) -> None:
         # Quiet by default: the findings endpoint and the report are the output.
@@ -77,52 +94,70 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _json(self, status: int, payload: Any) -> None:
-        self._send(status, json.dumps(payload, ensure_ascii=False).encode())
+        self._send(status, json_bytes(payload))
+
+    def _refuse(self, status: int, msg: str) -> None:
+        self.close_connection = True  # what follows on this connection cannot be trusted to be a request
+        self._json(status, {"code": "8000", "msg": msg})
 
     def _body(self) -> bytes | None:
-        """The request body, or None after answering 411/413/400 (never reads an oversized body)."""
+        """The request body, or None after answering 411/413/400 (never reads an oversized body).
+
+        An upload cut short (fewer bytes than announced, then a disconnect) is no request: None, unjudged.
+        """
         length = self.headers.get("Content-Length")
         if length is None:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                self.close_connection = True
-                self._json(411, {"code": "8000", "msg": "send a Content-Length"})
+                self._refuse(411, "send a Content-Length")
                 return None
             return b""
-        if not length.isdigit():
-            self.close_connection = True
-            self._json(400, {"code": "8000", "msg": "bad Content-Length"})
+        if not _LENGTH.match(length):  # ASCII digits only: "²".isdigit() is true, and int() of 5000 digits raises
+            self._refuse(400, "bad Content-Length")
             return None
         if int(length) > MAX_BODY:
-            self.close_connection = True
-            self._json(413, {"code": "8000", "msg": f"body larger than {MAX_BODY} bytes"})
+            self._refuse(413, f"body larger than {MAX_BODY} bytes")
             return None
-        return self.rfile.read(int(length))
+        body = self.rfile.read(int(length))
+        if len(body) < int(length):
+            self.close_connection = True
+            return None
+        return body
 
     # -- dispatch --
 
     def _dispatch(self) -> None:
         try:
-            body = self._body()
-            if body is None:
-                return
-            path = self.path.split("?", 1)[0]
-            if path.startswith(CONTROL):
-                self._control(path[len(CONTROL):], body)
-            elif _CHECKOUT.match(path):
-                self._checkout(body)
-            elif self.command == "GET" and path.startswith("/cashier/"):
-                self._send(200, b"<!doctype html><title>Vexora cashier (fake)</title>"
-                                b"<h1>Fake cashier page</h1><p>vexora-conformance serve</p>", "text/html")
-            else:
-                self._json(404, {"code": "8000", "msg": "not found: the fake serves POST .../v1/vexora/checkout"})
+            self._route()
         except (TimeoutError, ConnectionError):
             self.close_connection = True
+        except Exception as exc:  # the last net: a bug of ours must still give the client an answer
+            print(f"vexora-conformance serve: internal error ({type(exc).__name__}) while answering a request; "
+                  "please report it", file=sys.stderr)
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self._json(500, {"code": "5000", "msg": "internal error in the fake provider; please report it"})
+
+    def _route(self) -> None:
+        body = self._body()
+        if body is None:
+            return
+        target = _origin_form(self.path)
+        path = target.split("?", 1)[0]
+        if path.startswith(CONTROL):
+            self._control(path[len(CONTROL):], body)
+        elif _CHECKOUT.match(path):
+            self._checkout(target, body)
+        elif self.command == "GET" and path.startswith("/cashier/"):
+            self._send(200, b"<!doctype html><title>Vexora cashier (fake)</title>"
+                            b"<h1>Fake cashier page</h1><p>vexora-conformance serve</p>", "text/html")
+        else:
+            self._json(404, {"code": "8000", "msg": "not found: the fake serves POST .../v1/vexora/checkout"})
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
-    def _checkout(self, body: bytes) -> None:
+    def _checkout(self, path: str, body: bytes) -> None:
         fake = self.server.fake
-        url = f"{self.server.base_url}{self.path}"
+        url = f"{self.server.base_url}{path}"
         request = httpx.Request(self.command, url, headers=list(self.headers.items()), content=body)
         try:
             response = fake.handle(request)
@@ -168,9 +203,12 @@ class VexoraServer(ThreadingHTTPServer):
         fake.base_url = self.base_url  # paymentUrl points at the cashier page this server serves
 
 
-def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report_path: str | None,
-          verbose: bool = False) -> int:
-    """Run until SIGINT/SIGTERM; then write the report and return 1 if any error finding was recorded."""
+def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str] | None,
+          verbose: bool = False, err: IO[str] | None = None) -> int:
+    """Run until SIGINT/SIGTERM; then write the report (to the open file ``report``, which is closed).
+
+    Returns 1 if any error finding was recorded, 2 when the report could not be written.
+    """
     from . import report as reports
 
     server = VexoraServer((host, port), fake, verbose)
@@ -192,7 +230,14 @@ def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report_path: s
         for s, handler in previous.items():
             signal.signal(s, handler)
     final = report_of(fake)
-    if report_path:
-        with open(report_path, "w", encoding="utf-8", errors="backslashreplace") as f:
-            (reports.write_junit if report_path.endswith(".xml") else reports.write_json)(final, f)
+    if report is not None:
+        try:
+            with report:
+                (reports.write_junit if report.name.endswith(".xml") else reports.write_json)(final, report)
+        except OSError as exc:
+            # The findings are in hand: print them rather than lose them, and say why the file has none.
+            print(f"vexora-conformance serve: cannot write the report {report.name}: {os_reason(exc)}; "
+                  "the report follows on standard output", file=err or sys.stderr)
+            reports.write_json(final, out)
+            return 2
     return 1 if final.errors else 0

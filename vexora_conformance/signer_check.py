@@ -28,7 +28,7 @@ from importlib import resources
 from typing import Any
 
 from . import signing
-from .errors import ToolError
+from .errors import ToolError, os_reason
 
 HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
 SECRETS = ("check-signer-secret", "sandbox-0f9e8d7c6b5a", "s3cr3t with spaces", "clé-秘密")
@@ -219,7 +219,7 @@ class ExternalSigner:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=subprocess.DEVNULL)
         except OSError as exc:
-            raise SignerError(f"cannot start the signer {self.argv[0]!r}: {exc.strerror or exc}") from None
+            raise SignerError(f"cannot start the signer {self.argv[0]!r}: {os_reason(exc)}") from None
         assert self.proc.stdout is not None
         os.set_blocking(self.proc.stdout.fileno(), False)
         self.selector = selectors.DefaultSelector()

@@ -8,13 +8,17 @@ result is identical to a sequential run.
 from __future__ import annotations
 
 import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
-from .capture import Malformed, item_from_line, iter_lines, read_capture, sniff_format
+from .capture import Malformed, item_from_line, iter_lines, read_capture, skip_bom, skip_line, sniff_format
+from .errors import InputError, os_reason
+from .harsplit import BOM
 from .judge import JudgeOptions, Session, Verdict, judge_exchange
 from .models import Exchange, Finding
 from .rules import rule
@@ -70,12 +74,24 @@ def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None) -> It
 
 
 def _judge_range(name: str, start: int, end: int, options: JudgeOptions) -> list[tuple[Any, ...]]:
-    """Judge the JSON lines that start inside [start, end); indices are relative to the chunk."""
+    """Judge the JSON lines that start inside [start, end); indices are relative to the chunk.
+
+    A file that cannot be read (removed or changed mid-run) gives ``[("error", reason)]``.
+    """
+    try:
+        return _judge_lines(name, start, end, options)
+    except OSError as exc:
+        return [("error", os_reason(exc))]
+
+
+def _judge_lines(name: str, start: int, end: int, options: JudgeOptions) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     with open(name, "rb") as f:
         if start > 0:
             f.seek(start - 1)
-            f.readline()  # finish the line that began before this chunk
+            skip_line(f)  # finish the line that began before this chunk, in bounded reads
+        else:
+            skip_bom(f)
         index = 0
         lines = iter_lines(f)  # lazy: f.tell() before each next() is where the coming line starts
         while f.tell() < end:
@@ -99,14 +115,19 @@ def _judge_range(name: str, start: int, end: int, options: JudgeOptions) -> list
     return out
 
 
-def _parallel(name: str, options: JudgeOptions, jobs: int) -> Iterator[Judged]:
-    size = os.path.getsize(name)
+def _parallel(name: str, options: JudgeOptions, jobs: int, size: int) -> Iterator[Judged]:
     starts = range(0, size, CHUNK_BYTES)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=min(jobs, len(starts))) as pool:  # no idle workers for a small file
         futures = [pool.submit(_judge_range, name, a, min(a + CHUNK_BYTES, size), options) for a in starts]
         offset = 0
         for fut in futures:
-            chunk = fut.result()
+            try:
+                chunk = fut.result()
+            except BrokenProcessPool:
+                raise InputError("a worker process died (out of memory?); try --jobs 1", source=name) from None
+            if chunk[:1] and chunk[0][0] == "error":
+                raise InputError(f"read failed: {chunk[0][1]} (was the file removed or changed while it was read?)",
+                                 source=name)
             for kind, index, text, *rest in chunk:
                 verdict = None
                 if kind == "x":
@@ -117,11 +138,22 @@ def _parallel(name: str, options: JudgeOptions, jobs: int) -> Iterator[Judged]:
 
 
 def _stream(name: str, options: JudgeOptions, jobs: int, stdin: IO[bytes] | None) -> Iterator[Judged]:
+    """Worker processes only for a regular JSON-lines file of more than one chunk; the rest is read in order.
+
+    Pipes, FIFOs and devices cannot be cut into byte ranges; anything that cannot be opened is left to the
+    sequential reader, which says why in one line.
+    """
+    jobs = jobs or os.cpu_count() or 1
     if jobs > 1 and name != "-":
-        with open(name, "rb") as f:
-            head = f.read(65536)
-        if sniff_format(head, name) == "jsonl":
-            return _parallel(name, options, jobs)
+        try:
+            info = os.stat(name)
+            if stat.S_ISREG(info.st_mode) and info.st_size > CHUNK_BYTES:
+                with open(name, "rb") as f:
+                    head = f.read(65536)
+                if sniff_format(head.removeprefix(BOM), name) == "jsonl":
+                    return _parallel(name, options, jobs, info.st_size)
+        except OSError:
+            pass
     return _sequential(name, options, stdin)
 
 
