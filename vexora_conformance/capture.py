@@ -13,6 +13,8 @@ import base64
 import binascii
 import io
 import json
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -190,16 +192,22 @@ def _b64(text: str) -> bytes:
 
 def _side_file(name: Any, har_dir: Path | None) -> bytes:
     """Playwright's ``_file``: a body stored beside the HAR. Paths outside that folder are refused."""
-    if har_dir is None or not isinstance(name, str):
+    if not isinstance(name, str) or not name or "\0" in name:
+        raise RecordError("content._file is not a file name")
+    if har_dir is None:
         raise RecordError("body stored in a side file, which cannot be read from standard input")
     path = (har_dir / name).resolve()
     if har_dir.resolve() not in path.parents:
         raise RecordError("side file path leaves the HAR's folder (refused)")
     try:
-        with path.open("rb") as f:
+        # Non-blocking open: a FIFO named as a side file must not hang the run; only regular files are read.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise RecordError("side file is not a regular file")
             data = f.read(MAX_RECORD_BYTES + 1)
-    except OSError:
-        raise RecordError("side file cannot be read") from None
+    except OSError as exc:
+        raise RecordError(f"side file cannot be read: {os_reason(exc)}") from None
     if len(data) > MAX_RECORD_BYTES:
         raise RecordError("side file is too large")
     return data

@@ -37,6 +37,10 @@ class Request:
             path = self.url
         object.__setattr__(self, "path", path)  # frozen: computed once, read by several rules
 
+    def __repr__(self) -> str:
+        # The body and the query string hold the payer's data: a repr names the request, not its contents.
+        return f"Request({self.method[:16]!r} {self.path[:200]!r}, {_size(self.body)})"
+
 
 @dataclass(frozen=True)
 class Response:
@@ -44,6 +48,13 @@ class Response:
     headers: dict[str, str]
     body: str | bytes | None = None
     parsed: Any = NOT_PARSED
+
+    def __repr__(self) -> str:
+        return f"Response({self.status}, {_size(self.body)})"
+
+
+def _size(body: str | bytes | None) -> str:
+    return "no body" if body is None else f"body of {len(body)} {'bytes' if isinstance(body, bytes) else 'chars'}"
 
 
 @dataclass(frozen=True)

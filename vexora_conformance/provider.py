@@ -23,6 +23,7 @@ import httpx
 from .jsontext import json_bytes
 from .judge import JudgeOptions, Session, judge_exchange
 from .models import Exchange, Finding, Request, header_map
+from .report import one_line
 from .signing import Secret
 
 CHECKOUT_REGEX = r".*/v1/vexora/checkout/?$|.*/vexora/checkout/?$"
@@ -39,6 +40,12 @@ class Call:
     body: Any
     response: httpx.Response | None
     findings: list[Finding]
+
+    def __repr__(self) -> str:
+        # Not the dataclass repr: the body and the URL's query hold the payer's email, name and mobile.
+        answered = f"HTTP {self.response.status_code}" if self.response is not None else "no response"
+        return (f"Call({self.request.method} {self.request.url.path}, {answered}, "
+                f"findings={[f.rule for f in self.findings]})")
 
 
 OutcomeKind = Literal["envelope", "status", "http", "not-json", "connect-error", "read-timeout", "slow"]
@@ -96,6 +103,11 @@ class FakeProvider:
     def __post_init__(self) -> None:
         if self.session is None:
             self.session = Session(self.options)
+
+    def __repr__(self) -> str:
+        # The calls hold payer data, and the secret stays masked: counts and settings only.
+        return (f"FakeProvider(base_url={self.base_url!r}, merchant_no={self.merchant_no!r}, secret={self.secret!r}, "
+                f"strict={self.strict}, calls={len(self.calls)}, findings={len(self.findings)})")
 
     @property
     def options(self) -> JudgeOptions:
@@ -242,14 +254,16 @@ def success_envelope(body: Any, base_url: str, status: str = "0015") -> dict[str
 
 def failure_report(calls: list[Call], strict: bool) -> str:
     """One line per finding (rule, field, message, hint); empty when nothing fails."""
-    failing = [f for c in calls for f in c.findings if f.severity == "error" or strict]
-    if not failing:
+    listed = [f for c in calls for f in c.findings]
+    errors = sum(f.severity == "error" for f in listed)
+    if not errors and not (strict and listed):
         return ""
-    lines = [f"vexora_mock: the client broke the Checkout contract ({len(failing)} finding(s)):"]
-    for f in (f for c in calls for f in c.findings):
-        lines.append(f"  call #{f.index} {f.severity} {f.rule} {f.pointer or '-'}: {f.message}")
+    lines = [f"vexora_mock: the client broke the Checkout contract "
+             f"({errors} error(s), {len(listed) - errors} warning(s)):"]
+    for f in listed:
+        lines.append(one_line(f"  call #{f.index} {f.severity} {f.rule} {f.pointer or '-'}: {f.message}"))
         if f.hint:
-            lines.append(f"      hint: {f.hint}")
+            lines.append(one_line(f"      hint: {f.hint}"))
     return "\n".join(lines)
 
 

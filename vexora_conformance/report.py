@@ -17,11 +17,17 @@ from .validate import Outcome
 
 # XML 1.0 cannot carry these; ElementTree would write them raw and the file would not parse.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _COLOURS = {"error": "\033[31m", "warning": "\033[33m", "dim": "\033[2m", "bold": "\033[1m", "reset": "\033[0m"}
 
 
 def xml_text(text: str) -> str:
     return _XML_ILLEGAL.sub("", text)
+
+
+def one_line(text: str) -> str:
+    """Control characters as visible escapes: a key holding ESC or a newline cannot forge a report line."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def _grouped(findings: list[Finding]) -> dict[tuple[str | None, int | None], list[Finding]]:
@@ -42,12 +48,12 @@ def write_text(outcome: Outcome, out: IO[str], colour: bool = False) -> None:
 
     for (source, index), found in _grouped(outcome.findings).items():
         where = f"{source}#{index}" if index is not None else str(source or "run")
-        print(c("bold", where), file=out)
+        print(c("bold", one_line(where)), file=out)
         for f in found:
             field = f" {f.pointer}" if f.pointer else ""
-            print(f"  {c(f.severity, f'{f.severity:<7}')} {f.rule}{field}: {f.message}", file=out)
+            print(f"  {c(f.severity, f'{f.severity:<7}')} {f.rule}{one_line(f'{field}: {f.message}')}", file=out)
             if f.hint:
-                print(c("dim", f"          hint: {f.hint}"), file=out)
+                print(c("dim", f"          hint: {one_line(f.hint)}"), file=out)
     verdict = "FAIL" if outcome.errors else "PASS"
     print(c("error" if outcome.errors else "bold", f"{verdict}: {_counts_line(outcome)}"), file=out)
 
@@ -119,11 +125,11 @@ def write_github(outcome: Outcome, out: IO[str]) -> None:
         level = "error" if f.severity == "error" else "warning"
         props = f"title={_gh_escape(f.rule, True)}"
         if f.source and f.source != "-":
-            props = f"file={_gh_escape(f.source, True)},{props}"
+            props = f"file={_gh_escape(one_line(f.source), True)},{props}"
         where = f"#{f.index} " if f.index is not None else ""
         hint = f" (hint: {f.hint})" if f.hint else ""
         pointer = f.pointer or "-"
-        print(f"::{level} {props}::{_gh_escape(f'{where}{pointer}: {f.message}{hint}')}", file=out)
+        print(f"::{level} {props}::{_gh_escape(one_line(f'{where}{pointer}: {f.message}{hint}'))}", file=out)
     print(_counts_line(outcome), file=out)
 
 

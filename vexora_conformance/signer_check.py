@@ -16,11 +16,14 @@ two tiers:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import selectors
+import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -216,8 +219,9 @@ class ExternalSigner:
         self.argv = list(argv)
         self.timeout = timeout
         try:
+            # A session of its own: ending it ends whatever the signer started too (a `sleep &`, a shell's child).
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL)
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
         except OSError as exc:
             raise SignerError(f"cannot start the signer {self.argv[0]!r}: {os_reason(exc)}") from None
         assert self.proc.stdout is not None
@@ -245,9 +249,12 @@ class ExternalSigner:
         return text
 
     def _read_line(self) -> bytes:
+        """One answer line, within ``timeout`` seconds for the whole line (not for each piece of it)."""
         assert self.proc.stdout is not None
+        deadline = time.monotonic() + self.timeout
         while b"\n" not in self.buffer:
-            if not self.selector.select(self.timeout):
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.selector.select(left):
                 raise SignerError(f"the signer did not answer case {self.answered + 1} within {self.timeout:g} s")
             chunk = self.proc.stdout.read(65536)
             if not chunk:
@@ -280,6 +287,8 @@ class ExternalSigner:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        with contextlib.suppress(OSError):  # the group is gone already when nothing of it is left
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 @contextmanager
