@@ -26,8 +26,8 @@ class Ran:
     err: str
 
     def one_line_error(self) -> bool:
-        """Exit 2 with exactly one line on standard error (a usage line before it is allowed)."""
-        lines = [ln for ln in self.err.splitlines() if ln.strip() and not ln.startswith("usage:")]
+        """Exit 2 with exactly one line on standard error (argparse's usage block before it is allowed)."""
+        lines = [ln for ln in self.err.splitlines() if ln.strip() and not ln.startswith(("usage:", " "))]
         return self.code == 2 and len(lines) == 1 and "Traceback" not in self.err
 
     def clean_of_secrets(self) -> bool:

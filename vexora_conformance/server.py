@@ -78,6 +78,8 @@ class Handler(BaseHTTPRequestHandler):
     server: VexoraServer
     protocol_version = "HTTP/1.1"
     timeout = 60  # seconds a silent connection may hold a thread (headers or body never finished)
+    # http.server answers an unparsable request line as HTTP/0.9 would: a body with no status line at all.
+    default_request_version = "HTTP/1.0"
 
     def log_message(self, format: str, *args: Any) -> None:
         # Quiet by default: the findings endpoint and the report are the output.

@@ -1,0 +1,195 @@
+"""Hostile clients of `serve`, over raw sockets: every request gets an HTTP answer, every complete one is counted.
+
+Includes a structure-aware fuzz of the server's request handling (Hypothesis builds near-valid HTTP requests:
+request line, headers, Content-Length, body, and cuts them short).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.helpers import signed_body
+from tests.hostile import cli
+from vexora_conformance.provider import FakeProvider
+from vexora_conformance.server import VexoraServer
+from vexora_conformance.signing import Secret
+
+SECRET = "hostile-serve-secret"
+MERCHANT = "1000000001"
+PATH = "/mx/v1/vexora/checkout"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[VexoraServer]:
+    srv = VexoraServer(("127.0.0.1", 0), FakeProvider(Secret(SECRET), MERCHANT, source="serve"))
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def raw(srv: VexoraServer, data: bytes, *, close_after: bool = False, timeout: float = 5.0) -> bytes:
+    """Send bytes, then read the answer (until the connection closes or a whole response has arrived)."""
+    host, port = srv.server_address[:2]
+    with socket.create_connection((str(host), port), timeout=timeout) as s:
+        s.sendall(data)
+        if close_after:
+            s.shutdown(socket.SHUT_WR)
+        return _read_response(s)
+
+
+def _read_response(s: socket.socket) -> bytes:
+    got = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (TimeoutError, ConnectionResetError):
+            return got
+        if not chunk:
+            return got
+        got += chunk
+        head, sep, rest = got.partition(b"\r\n\r\n")
+        if sep:
+            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), None)
+            if length is not None and len(rest) >= length:
+                return got
+
+
+def request(body: bytes, *, target: bytes = PATH.encode(), length: bytes | None = None,
+            extra: bytes = b"") -> bytes:
+    length = str(len(body)).encode() if length is None else length
+    return (b"POST " + target + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nmerchantNo: " +
+            MERCHANT.encode() + b"\r\nContent-Length: " + length + b"\r\n" + extra + b"\r\n" + body)
+
+
+def counted(srv: VexoraServer) -> int:
+    return int(httpx.get(srv.base_url + "/__vexora__/findings").json()["summary"]["exchanges"])
+
+
+def status_of(answer: bytes) -> int:
+    assert answer.startswith(b"HTTP/1."), answer[:80]
+    return int(answer.split(b" ", 2)[1])
+
+
+def valid() -> bytes:
+    return json.dumps(signed_body(SECRET)).encode()
+
+
+# --- 4. every request gets an answer; complete Checkout requests are all counted ---
+
+def test_the_issue_cases_each_get_an_answer_and_complete_requests_are_counted(server: VexoraServer) -> None:
+    before = counted(server)
+    assert status_of(raw(server, request(valid(), length=b"9" * 5000))) == 400
+    assert status_of(raw(server, request(valid(), length="²".encode()))) == 400
+    absolute = raw(server, request(valid(), target=b"http://x" + PATH.encode()))
+    assert status_of(absolute) == 200 and b'"0000"' in absolute
+    surrogate_remark = json.dumps(signed_body(SECRET, remark="\ud800")).encode()  # ASCII JSON with \ud800
+    assert status_of(raw(server, request(surrogate_remark))) == 200
+    surrogate_key = json.dumps(signed_body(SECRET, **{"k\udfff": "1"})).encode()
+    assert status_of(raw(server, request(surrogate_key))) == 200
+    findings = httpx.get(server.base_url + "/__vexora__/findings")
+    assert findings.status_code == 200
+    assert counted(server) - before == 3  # absolute-form, remark, key: the malformed lengths are no requests
+
+
+def test_an_aborted_upload_is_not_an_exchange(server: VexoraServer) -> None:
+    before = counted(server)
+    body = valid()
+    for _ in range(50):
+        raw(server, request(body[:20], length=str(len(body)).encode()), close_after=True)
+    assert counted(server) == before
+
+
+def test_a_huge_integer_timestamp_is_judged_and_answered(server: VexoraServer) -> None:
+    body = signed_body(SECRET)
+    body["timestamp"] = 10**400
+    answer = raw(server, request(json.dumps(body).encode()))
+    assert status_of(answer) == 200 and b'"8000"' in answer  # an error envelope: timestamp is not a string
+
+
+# --- 5. scenarios are checked when queued ---
+
+@pytest.mark.parametrize("payload", [
+    *({"outcome": "slow", "delay": d} for d in (-1, 1e400, 1e9)),
+    *({"outcome": "http", "http_status": s} for s in (0, -1, 1000, 10**30, 101, 204)),
+    {"outcome": "envelope", "msg": "\ud800"}, {"outcome": "status", "status": "\udc00x"},
+])
+def test_a_bad_scenario_is_refused_with_a_reason(server: VexoraServer, payload: dict[str, Any]) -> None:
+    r = httpx.post(server.base_url + "/__vexora__/scenario", content=json.dumps(payload).encode())
+    assert r.status_code == 400 and r.json()["error"]
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_delays_are_refused(server: VexoraServer, text: str) -> None:
+    r = httpx.post(server.base_url + "/__vexora__/scenario", content=b'{"outcome": "slow", "delay": ' +
+                   text.encode() + b"}")
+    assert r.status_code == 400
+
+
+# --- the fuzz: near-valid HTTP requests, some cut short ---
+
+methods = st.sampled_from([b"POST", b"GET", b"PUT", b"post", b"BREW", b""])
+targets = st.sampled_from([PATH.encode(), b"http://h" + PATH.encode(), b"/__vexora__/findings", b"/__vexora__/x",
+                           b"*", b"/" + b"a" * 9000, PATH.encode() + b"?q=\xff", b"/cashier/1"])
+header_lines = st.lists(st.sampled_from([b"Content-Type: application/json", b"merchantNo: " + MERCHANT.encode(),
+                                         b"Transfer-Encoding: chunked", b"X: \xff\xfe", b": empty-name",
+                                         b"no-colon", b"Content-Length: -1", b"Content-Length: 1e3"]), max_size=5)
+bodies = st.one_of(st.binary(max_size=200), st.builds(lambda r: json.dumps(signed_body(SECRET, remark=r)).encode(),
+                                                      st.text(max_size=20)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(methods, targets, header_lines, bodies, st.booleans(), st.integers(0, 30))
+def test_fuzz_every_complete_request_gets_an_http_answer(server: VexoraServer, method: bytes, target: bytes,
+                                                         headers: list[bytes], body: bytes, with_length: bool,
+                                                         cut: int) -> None:
+    head = method + b" " + target + b" HTTP/1.1\r\nHost: x\r\n" + b"".join(h + b"\r\n" for h in headers)
+    if with_length:
+        head += b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+    data = head + b"\r\n" + body
+    answer = raw(server, data[: len(data) - cut] if cut else data, close_after=True, timeout=3)
+    if not cut:
+        assert answer.startswith(b"HTTP/1.") or answer == b"", answer[:100]
+    assert status_of(raw(server, request(valid()))) == 200  # still serving
+
+
+# --- 7. serve's own options ---
+
+@pytest.mark.parametrize("port", ["-1", "99999", "http"])
+def test_a_bad_port_is_a_usage_error(port: str) -> None:
+    assert cli(["serve", "--port", port]).one_line_error()
+
+
+def test_a_report_path_that_cannot_be_written_fails_at_start(tmp_path: Path) -> None:
+    for path in (tmp_path, tmp_path / "missing" / "r.json"):
+        ran = cli(["serve", "--report", str(path)])
+        assert ran.one_line_error() and "cannot write the report" in ran.err
+
+
+def test_a_report_that_fails_at_shutdown_is_printed_instead(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "vexora_conformance", "serve", "--report", "/dev/full"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    base = proc.stdout.readline().strip()
+    httpx.post(base + PATH, json={"amount": "1"})
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 2 and "Traceback" not in err and "cannot write the report" in err
+    assert json.loads(out)["summary"]["exchanges"] == 1
