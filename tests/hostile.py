@@ -19,6 +19,11 @@ CANARY = "CANARY-hostile-secret-7f3a"
 PAYER = ("jose.perez@example.mx", "5512345678", "José Pérez")  # payer data planted in hostile inputs
 
 
+def fuzz_examples(default: int) -> int:
+    """Examples per fuzz test: the suite's size, or ``VEXORA_FUZZ_EXAMPLES`` for a long local run."""
+    return int(os.environ.get("VEXORA_FUZZ_EXAMPLES", default))
+
+
 @dataclass
 class Ran:
     code: int

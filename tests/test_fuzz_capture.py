@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.hostile import fuzz_examples
 from vexora_conformance.judge import JudgeOptions
 from vexora_conformance.signing import Secret
 from vexora_conformance.validate import validate
@@ -40,7 +41,7 @@ def _run(path: Path) -> Any:
     return validate([str(path)], JudgeOptions(secret=Secret("fuzz-secret")))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=fuzz_examples(300), deadline=None)
 @given(st.lists(records, min_size=1, max_size=8), st.sampled_from(["", "garbage{\n", "\n\n"]))
 def test_json_lines_never_raise_and_every_record_is_counted(recs: list[Any], noise: str) -> None:
     text = "\n".join(json.dumps(r) for r in recs) + "\n" + noise
@@ -63,7 +64,7 @@ har_entries = st.one_of(
     anything)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=fuzz_examples(300), deadline=None)
 @given(st.lists(har_entries, max_size=6), st.integers(0, 40))
 def test_har_never_raises_even_truncated(entries: list[Any], cut: int) -> None:
     text = json.dumps({"log": {"version": "1.2", "entries": entries}})

@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import signed_body
-from tests.hostile import cli
+from tests.hostile import cli, fuzz_examples
 from vexora_conformance.provider import FakeProvider
 from vexora_conformance.server import VexoraServer
 from vexora_conformance.signing import Secret
@@ -154,7 +154,7 @@ bodies = st.one_of(st.binary(max_size=200), st.builds(lambda r: json.dumps(signe
                                                       st.text(max_size=20)))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=fuzz_examples(40), deadline=None)
 @given(methods, targets, header_lines, bodies, st.booleans(), st.integers(0, 30))
 def test_fuzz_every_complete_request_gets_an_http_answer(server: VexoraServer, method: bytes, target: bytes,
                                                          headers: list[bytes], body: bytes, with_length: bool,
