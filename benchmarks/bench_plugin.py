@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import respx
 
-from vexora_conformance import signing
+from vexora_conformance.contract import signing
 from vexora_conformance.provider import fake_provider
 
 URL = "https://sandbox.example/mexico/v1/vexora/checkout"

@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from vexora_conformance import signing
+from vexora_conformance.contract import signing
+from vexora_conformance.contract.schemas import load_schema
 from vexora_conformance.judge import JudgeOptions
 from vexora_conformance.report import write_json
-from vexora_conformance.schemas import load_schema
 from vexora_conformance.validate import validate
 
 SECRET = "bench-secret"

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from vexora_conformance import signing
+from vexora_conformance.contract import signing
 
 SECRET = "load-test-secret"
 

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vexora_conformance import signing
-from vexora_conformance.diagnosis import recipe_for, sign_with
+from vexora_conformance.contract import signing
+from vexora_conformance.contract.diagnosis import recipe_for, sign_with
 
 HERE = Path(__file__).resolve().parent / "captures"
 SECRET = "sandbox-0f9e8d7c6b5a"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from vexora_conformance import signing
+from vexora_conformance.contract import signing
 
 
 def signed_body(secret: str, **changes: Any) -> dict[str, Any]:

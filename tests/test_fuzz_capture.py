@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.hostile import fuzz_examples
+from vexora_conformance.contract.signing import Secret
 from vexora_conformance.judge import JudgeOptions
-from vexora_conformance.signing import Secret
 from vexora_conformance.validate import validate
 
 URL = "https://h.example/mx/v1/vexora/checkout"

@@ -20,11 +20,11 @@ import pytest
 
 from examples import make_captures as mc
 from tests.hostile import CANARY, PAYER, cli
-from vexora_conformance import signing
 from vexora_conformance import validate as validate_module
+from vexora_conformance.contract import signing
+from vexora_conformance.contract.signing import Secret
 from vexora_conformance.harsplit import Entry, split_har
 from vexora_conformance.judge import JudgeOptions
-from vexora_conformance.signing import Secret
 from vexora_conformance.validate import validate
 
 URL = "https://sandbox.vexora.example/mexico/v1/vexora/checkout"

@@ -14,7 +14,7 @@ import pytest
 from tests.helpers import signed_body
 from tests.hostile import CANARY, PAYER, cli
 from vexora_conformance import cli as cli_module
-from vexora_conformance import signing
+from vexora_conformance.contract import signing
 from vexora_conformance.judge import JudgeOptions, judge_exchange
 from vexora_conformance.models import Exchange, Request, Response
 from vexora_conformance.provider import fake_provider

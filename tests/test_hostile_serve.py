@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 
 from tests.helpers import signed_body
 from tests.hostile import cli, fuzz_examples
+from vexora_conformance.contract.signing import Secret
 from vexora_conformance.provider import FakeProvider
 from vexora_conformance.server import VexoraServer
-from vexora_conformance.signing import Secret
 
 SECRET = "hostile-serve-secret"
 MERCHANT = "1000000001"

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from vexora_conformance import signing
-from vexora_conformance.diagnosis import recipe_for, sign_with
+from vexora_conformance.contract import signing
+from vexora_conformance.contract.diagnosis import recipe_for, sign_with
+from vexora_conformance.contract.rules import RULES
 from vexora_conformance.judge import JudgeOptions, Session, judge, judge_exchange
 from vexora_conformance.models import Exchange, Finding, Request, Response, header_map
-from vexora_conformance.rules import RULES
 from vexora_conformance.strategies import Mutation, invalid_bodies
 
 SECRET = "judge-secret"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 
 from tests.helpers import signed_body
-from vexora_conformance import signing
+from vexora_conformance.contract import signing
 from vexora_conformance.provider import fake_provider
 from vexora_conformance.strategies import valid_bodies
 
@@ -188,7 +188,7 @@ async def test_async(vexora_mock):
 def test_plugin_import_stays_light() -> None:
     code = ("import sys, vexora_conformance.plugin; "
             "print(sorted(m for m in ('respx', 'httpx', 'jsonschema', 'hypothesis', "
-            "'vexora_conformance.signing', 'vexora_conformance.judge') if m in sys.modules))")
+            "'vexora_conformance.contract.signing', 'vexora_conformance.judge') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -248,7 +248,7 @@ def test_every_success_response_validates_and_every_valid_body_is_accepted(body:
     body["sign"] = signing.sign(body, SECRET)
     with fake_provider() as fake:  # the context-manager form: fresh per example
         response = _post(body)
-    from vexora_conformance.schemas import checker
+    from vexora_conformance.contract.schemas import checker
 
     assert checker("checkout-response-body")(response.json()) == []
     assert fake.findings == []

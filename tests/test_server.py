@@ -20,10 +20,10 @@ import httpx
 import pytest
 
 from tests.helpers import signed_body
-from vexora_conformance import signing
+from vexora_conformance.contract import signing
+from vexora_conformance.contract.signing import Secret
 from vexora_conformance.provider import FakeProvider
 from vexora_conformance.server import VexoraServer
-from vexora_conformance.signing import Secret
 
 SECRET = "server-test-secret"
 MERCHANT = "1000000001"

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from vexora_conformance import signing
 from vexora_conformance.cli import run
-from vexora_conformance.diagnosis import MISTAKE_IDS
+from vexora_conformance.contract import signing
+from vexora_conformance.contract.diagnosis import MISTAKE_IDS
 from vexora_conformance.signer_check import check_signer
 
 MISTAKEN = str(Path(__file__).with_name("signers") / "mistaken_signer.py")

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from vexora_conformance import signing
-from vexora_conformance.diagnosis import MISTAKE_IDS, MISTAKES, recipe_for, recipes_for, sign_with
+from vexora_conformance.contract import signing
+from vexora_conformance.contract.diagnosis import MISTAKE_IDS, MISTAKES, recipe_for, recipes_for, sign_with
 from vexora_conformance.strategies import signable_params, valid_bodies
 
 SECRET = "unit-test-secret"

@@ -14,7 +14,7 @@ from examples import make_captures as mc
 from vexora_conformance import capture
 from vexora_conformance import validate as validate_mod
 from vexora_conformance.cli import run
-from vexora_conformance.rules import RULES
+from vexora_conformance.contract.rules import RULES
 
 CANARY = "canary-secret-7d41"
 

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 
 from tests.crosscheck import LineSigner, java_argv, node_argv
 from tests.vectors import make_vectors
-from vexora_conformance import signing
+from vexora_conformance.contract import signing
 from vexora_conformance.strategies import signable_params
 
-VECTORS = json.loads(resources.files("vexora_conformance").joinpath("data/sign-vectors.json").read_text("utf-8"))
+VECTORS = json.loads(resources.files("vexora_conformance.contract").joinpath("data/sign-vectors.json").read_text("utf-8"))
 CASES = [t for g in VECTORS["testGroups"] for t in g["tests"]]
 # What each independent implementation cannot represent, by the file's own flags.
 NODE_CANNOT = {"LoneSurrogate", "BeyondDoublePrecision"}

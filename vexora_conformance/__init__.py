@@ -3,7 +3,7 @@
 Kept empty on purpose: the pytest plugin imports this package in every test
 run of an environment where it is installed, so the re-exported signer names
 load on first use (PEP 562). Everything else lives in its own module
-(``signing``, ``judge``, ``capture``, ``strategies``, ``provider``...).
+(``contract.signing``, ``judge``, ``capture``, ``strategies``, ``provider``...).
 """
 
 from __future__ import annotations
@@ -12,14 +12,20 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .signing import Secret, ambiguities, canonical_string, diagnose, sign, verify
+    from .contract.signing import Secret, ambiguities, canonical_string, diagnose, sign, verify
 
 __version__ = "0.1.0"
 
 __all__ = ["Secret", "__version__", "ambiguities", "canonical_string", "diagnose", "sign", "verify"]
 
 
+# Modules users reach for by their short name: ``from vexora_conformance import signing``.
+_MODULES = {"signing": ".contract.signing", "strategies": ".strategies"}
+
+
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        return getattr(import_module(".signing", __name__), name)
+        return getattr(import_module(".contract.signing", __name__), name)
+    if name in _MODULES:
+        return import_module(_MODULES[name], __name__)
     raise AttributeError(f"module 'vexora_conformance' has no attribute {name!r}")

@@ -144,7 +144,7 @@ def read_json_object(name: str, stdin: IO[str] | None = None) -> dict[str, Any]:
 
 
 def _cmd_schemas(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from . import schemagen
+    from .contract import schemagen
 
     directory = Path(args.dir)
     if args.check:
@@ -162,7 +162,7 @@ def _cmd_schemas(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _cmd_sign(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from . import signing
+    from .contract import signing
     from .credentials import resolve_secret
 
     secret = resolve_secret(args.secret_env, args.secret_file)
@@ -187,8 +187,8 @@ def _cmd_sign(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _cmd_doctor(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .contract.signing import diagnose
     from .credentials import resolve_secret
-    from .signing import diagnose
 
     secret = resolve_secret(args.secret_env, args.secret_file)
     assert secret is not None
@@ -264,10 +264,10 @@ def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .contract.signing import Secret
     from .credentials import resolve_secret
     from .provider import DEFAULT_MERCHANT, DEFAULT_SECRET, FakeProvider
     from .server import serve
-    from .signing import Secret
 
     secret = resolve_secret(args.secret_env, args.secret_file, required=False) or Secret(DEFAULT_SECRET)
     report_file = None

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
-from . import signing
+from .contract import signing
+from .contract.rules import rule
+from .contract.schemas import SchemaIssue, checker
+from .contract.tables import load_spec
 from .jsontext import JSONTextError, duplicate_keys, loads
 from .models import CHECKOUT_PATH, NOT_PARSED, Exchange, Finding, Request, Response, json_pointer
-from .rules import rule
-from .schemas import SchemaIssue, checker
-from .tables import load_spec
 
 # Findings point into the request body ("/amount"), or under this root into the response body.
 RESPONSE_ROOT = "/response"

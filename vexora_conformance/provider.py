@@ -20,11 +20,11 @@ from typing import Any, Literal, get_args
 
 import httpx
 
+from .contract.signing import Secret
 from .jsontext import json_bytes
 from .judge import JudgeOptions, Session, judge_exchange
 from .models import Exchange, Finding, Request, header_map
 from .report import one_line
-from .signing import Secret
 
 CHECKOUT_REGEX = r".*/v1/vexora/checkout/?$|.*/vexora/checkout/?$"
 DEFAULT_SECRET = "vexora-test-secret"

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from . import signing
+from .contract import signing
 from .errors import ToolError, os_reason
 
 HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -112,7 +112,7 @@ def _describe(m: Mismatch) -> list[str]:
 
 
 def load_vectors() -> list[dict[str, Any]]:
-    text = resources.files("vexora_conformance").joinpath("data/sign-vectors.json").read_text("utf-8")
+    text = resources.files("vexora_conformance.contract").joinpath("data/sign-vectors.json").read_text("utf-8")
     return [t for g in json.loads(text)["testGroups"] for t in g["tests"]]
 
 

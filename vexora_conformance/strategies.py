@@ -18,8 +18,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from . import signing
-from .diagnosis import MISTAKES, recipe_for, sign_with
+from .contract import signing
+from .contract.diagnosis import MISTAKES, recipe_for, sign_with
 
 __all__ = [
     "MUTATIONS",

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from .capture import Malformed, item_from_line, iter_lines, read_capture, skip_bom, skip_line, sniff_format
+from .contract.rules import rule
 from .errors import InputError, os_reason
 from .harsplit import BOM
 from .judge import JudgeOptions, Session, Verdict, judge_exchange
 from .models import Exchange, Finding
-from .rules import rule
 
 CHUNK_BYTES = 4 * 1024 * 1024
 MAX_MALFORMED_SHOWN = 20  # per source: a binary file must not drown the report

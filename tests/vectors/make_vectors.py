@@ -1,4 +1,4 @@
-"""Write ``vexora_conformance/data/sign-vectors.json`` (Wycheproof-style test vectors).
+"""Write ``vexora_conformance/contract/data/sign-vectors.json`` (Wycheproof-style test vectors).
 
 The inputs below are chosen by hand, one trap each. The expected values are
 computed with the Python reference and are *confirmed* by the Java and Node
@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vexora_conformance import signing
-from vexora_conformance.tables import load_spec
+from vexora_conformance.contract import signing
+from vexora_conformance.contract.tables import load_spec
 
-OUT = Path(__file__).resolve().parents[2] / "vexora_conformance" / "data" / "sign-vectors.json"
+OUT = Path(__file__).resolve().parents[2] / "vexora_conformance" / "contract" / "data" / "sign-vectors.json"
 SECRET = "sandbox-secret-8f3a"
 
 FLAGS = {

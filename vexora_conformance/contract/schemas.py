@@ -42,7 +42,7 @@ def schema_dir() -> Path:
     packaged = Path(str(resources.files("vexora_conformance"))) / "schemas"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "schemas"
+    return Path(__file__).resolve().parents[2] / "schemas"
 
 
 @cache

@@ -115,5 +115,5 @@ def parse_spec(text: str) -> Spec:
 @lru_cache(maxsize=1)
 def load_spec() -> Spec:
     """The packaged spec, parsed once."""
-    text = resources.files("vexora_conformance").joinpath("spec").joinpath(SPEC_FILE).read_text("utf-8")
+    text = resources.files("vexora_conformance.contract").joinpath("spec").joinpath(SPEC_FILE).read_text("utf-8")
     return parse_spec(text)

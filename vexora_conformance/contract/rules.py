@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .models import Finding
+from ..models import Finding
 
 
 @dataclass(frozen=True)
