@@ -94,22 +94,81 @@ def cases() -> list[tuple[str, str | None, str, str, dict[str, str], Any, Any]]:
     add("amount given twice", "request.duplicate-key", twice[:-1] + ', "amount": "300"}', resp=response(body(25), 25))
     reply = json.dumps(response(body(26), 26), ensure_ascii=False)
     add("response with code twice", "response.duplicate-key", signed(body(26)), resp=reply[:-1] + ', "code": "0000"}')
+
+    # The status query: the merchant asks about an order it created above.
+    q = "/v1/vexora/queryPayInResult"
+    add("query", None, query(0), path=q, resp=query_response(0))
+    add("query signed over unsorted keys", "query.sign.mismatch", query(1, mistake="insertion-order"), path=q,
+        resp=query_response(1))
+    add("query without timestamp", "query.request.required", query(2, timestamp=...), path=q, resp=query_response(2))
+    add("query without merchantNo", "query.request.merchant-no", query(3), path=q,
+        headers={"Content-Type": "application/json"}, resp=query_response(3))
+    add("query answered about another order", "query.response.echo", query(4), path=q,
+        resp=query_response(4, tradeNo="someone-else"))
+
+    # Notifications, as the merchant's own server saw them: the provider's POST and the merchant's answer.
+    n = "https://merchant.example/notify"
+    plain = {"Content-Type": "application/json"}
+    add("notification acknowledged", None, notification(5), path=n, headers=plain, resp=(200, "OK"))
+    add("notification answered 'success'", "notify.reply", notification(6), path=n, headers=plain,
+        resp=(200, "success"))
+    add("notification answered 'OK\\n'", "notify.reply-padded", notification(7), path=n, headers=plain,
+        resp=(200, "OK\n"))
+    add("forged notification refused", "notify.sign.mismatch", notification(8, secret="not-the-app-secret"),
+        path=n, headers=plain, resp=(400, "FAIL"))
+    add("forged notification acknowledged", "notify.accepts-bad-sign", notification(9, secret="not-the-app-secret"),
+        path=n, headers=plain, resp=(200, "OK"))
+    add("notification without status", "notify.request.required", notification(10, status=...), path=n,
+        headers=plain, resp=(400, "FAIL"))
     return c
+
+
+def query(n: int, mistake: str | None = None, **changes: Any) -> dict[str, Any]:
+    b = {"tradeNo": body(n)["tradeNo"], "timestamp": str(int((T0 + 100 + n) * 1000)), **changes}
+    b = {k: v for k, v in b.items() if v is not ...}
+    return signed(b, mistake) if mistake else signed(b)
+
+
+def query_response(n: int, **changes: Any) -> dict[str, Any]:
+    data = {"tradeNo": body(n)["tradeNo"], "platFormTradeNo": f"p{n:015d}", "status": "0015", "message": "Create",
+            "amount": "300", "receivedAmount": "0", "paymentList": []}
+    data.update(changes)
+    return {"msg": "success", "code": "0000", "timestamp": int((T0 + 100 + n) * 1000) + 90, "success": True,
+            "data": data}
+
+
+def notification(n: int, secret: str = SECRET, **changes: Any) -> dict[str, Any]:
+    b = {"platFormTradeNo": f"p{n:015d}", "tradeNo": body(n)["tradeNo"], "amount": "300", "status": "0000",
+         **changes}
+    b = {k: v for k, v in b.items() if v is not ...}
+    return {**b, "sign": signing.sign(b, secret)}
 
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def _url(path: str) -> str:
+    return path if path.startswith("https://") else BASE + path
+
+
+def _answer(resp: Any) -> tuple[int, str, str]:
+    """(status, body text, content type): a notification's plain-text reply, or the provider's JSON."""
+    if isinstance(resp, tuple):
+        return resp[0], resp[1], "text/plain"
+    return 200, _text(resp), "application/json"
+
+
 def jsonl_lines() -> list[str]:
     lines = []
     for n, (_, _, method, path, headers, b, resp) in enumerate(cases()):
         record: dict[str, Any] = {
-            "request": {"method": method, "url": BASE + path, "headers": headers, "body": _text(b)},
+            "request": {"method": method, "url": _url(path), "headers": headers, "body": _text(b)},
             "time": T0 + n,
         }
         if resp is not None:
-            record["response"] = {"status": 200, "headers": {"Content-Type": "application/json"}, "body": _text(resp)}
+            status, text, ctype = _answer(resp)
+            record["response"] = {"status": status, "headers": {"Content-Type": ctype}, "body": text}
         lines.append(json.dumps(record, ensure_ascii=False))
     return lines
 
@@ -126,16 +185,17 @@ def har() -> dict[str, Any]:
     for n, (_, _, method, path, headers, b, resp) in enumerate(cases()):
         when = datetime.fromtimestamp(T0 + n, tz=timezone.utc).isoformat().replace("+00:00", "Z")
         hdrs = [{"name": k.lower() if n % 2 else k, "value": v} for k, v in headers.items()]
-        content: dict[str, Any] = {"size": 0, "mimeType": "application/json"}
+        status, text, ctype = _answer(resp) if resp is not None else (0, "", "")
+        content: dict[str, Any] = {"size": 0, "mimeType": ctype}
         if resp is not None and n % 3 == 0:
-            content.update(text=base64.b64encode(_text(resp).encode()).decode(), encoding="base64")
+            content.update(text=base64.b64encode(text.encode()).decode(), encoding="base64")
         elif resp is not None:
-            content["text"] = _text(resp)
+            content["text"] = text
         entries.append({
             "startedDateTime": when,
-            "request": {"method": method, "url": BASE + path, "headers": hdrs, "httpVersion": "HTTP/1.1",
+            "request": {"method": method, "url": _url(path), "headers": hdrs, "httpVersion": "HTTP/1.1",
                         "postData": {"mimeType": headers.get("Content-Type", ""), "text": _text(b)}},
-            "response": {"status": 200 if resp is not None else 0, "headers": [], "content": content},
+            "response": {"status": status, "headers": [], "content": content},
         })
     return {"log": {"version": "1.2", "creator": {"name": "make_captures", "version": "1"}, "entries": entries}}
 

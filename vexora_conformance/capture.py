@@ -21,10 +21,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from .contract.endpoints import ENDPOINTS, endpoint_for_path, looks_like_notification
 from .errors import InputError, os_reason
 from .harsplit import BOM, Broken, Entry, split_har
 from .jsontext import JSONTextError, loads
-from .models import NOT_PARSED, Exchange, Request, Response, header_map, looks_like_checkout
+from .models import NOT_PARSED, Exchange, Request, Response, header_map
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 MAX_EPOCH_MS = 10**15  # the year 33658: anything larger is not a capture time
@@ -105,6 +106,29 @@ def _jsonl_body(value: Any) -> tuple[str | None, Any]:
     return None, value
 
 
+
+
+def worth_judging(url: Any, body: Any) -> bool:
+    """A request to a provider endpoint (or a near miss of one), or a body shaped like its notification.
+
+    Cheap on purpose: it runs on every record of a capture, most of which are other traffic.
+    """
+    if isinstance(url, str) and endpoint_for_path(url) is not None:
+        return True
+    if isinstance(body, dict):
+        return looks_like_notification(body)
+    return isinstance(body, str) and '"platFormTradeNo"' in body
+
+
+def _endpoint_hint(value: Any) -> str | None:
+    """A JSON-lines record may say which endpoint it is (``"endpoint": "notify"``)."""
+    if value is None:
+        return None
+    if value not in ENDPOINTS:
+        raise RecordError(f"endpoint is not one of {', '.join(ENDPOINTS)}")
+    return str(value)
+
+
 def exchange_from_record(record: Any, source: str, index: int) -> Exchange:
     """One JSON-lines record -> Exchange; ``RecordError`` names what is wrong."""
     if not isinstance(record, dict):
@@ -125,7 +149,8 @@ def exchange_from_record(record: Any, source: str, index: int) -> Exchange:
         response = Response(status, _headers(resp.get("headers")), rtext, rparsed)
     elif resp is not None:
         raise RecordError("response is not an object")
-    return Exchange(request, response, _epoch(record.get("time")), source, index)
+    return Exchange(request, response, _epoch(record.get("time")), source, index,
+                    _endpoint_hint(record.get("endpoint")))
 
 
 def iter_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
@@ -163,8 +188,9 @@ def item_from_line(line: bytes | None, source: str, index: int) -> Item | None:
         return None
     try:
         record = loads(line)
-        if isinstance(record, dict) and isinstance(record.get("request"), dict) and \
-                not looks_like_checkout(str(record["request"].get("url", ""))):
+        req = record.get("request") if isinstance(record, dict) else None
+        if isinstance(req, dict) and record.get("endpoint") is None and \
+                not worth_judging(req.get("url"), req.get("body")):
             return Skipped(source, index)
         return exchange_from_record(record, source, index)
     except (JSONTextError, RecordError) as exc:
@@ -255,17 +281,19 @@ def read_har(stream: IO[bytes], source: str, har_dir: Path | None) -> Iterator[I
 
 def _har_item(piece: Entry, source: str, index: int, har_dir: Path | None) -> Item:
     if piece.problem is not None:
-        # Too large or too deep to read: say so only when it looks like a Checkout entry.
-        if piece.text and b"vexora/checkout" not in piece.text.lower():
+        # Too large or too deep to read: say so only when it looks like a provider entry.
+        if piece.text and b"/vexora/" not in piece.text.lower() and b"platformtradeno" not in piece.text.lower():
             return Skipped(source, index)
         return Malformed(source, index, piece.problem)
     try:
         entry = loads(piece.text)
     except JSONTextError as exc:
         return Malformed(source, index, f"the entry is {exc}")
-    url = entry.get("request", {}).get("url", "") if isinstance(entry, dict) else ""
-    if isinstance(entry, dict) and isinstance(url, str) and not looks_like_checkout(url):
-        return Skipped(source, index)
+    req = entry.get("request") if isinstance(entry, dict) else None
+    if isinstance(req, dict):
+        post = req.get("postData")
+        if not worth_judging(req.get("url"), post.get("text") if isinstance(post, dict) else None):
+            return Skipped(source, index)
     try:
         return exchange_from_har_entry(entry, source, index, har_dir)
     except RecordError as exc:

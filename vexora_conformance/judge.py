@@ -14,18 +14,27 @@ from functools import cache
 from typing import Any
 
 from .contract import signing
+from .contract.endpoints import (
+    CHECKOUT,
+    ENDPOINTS,
+    NOTIFY,
+    RESPONSE_ROOT,
+    Endpoint,
+    endpoint_for_path,
+    looks_like_notification,
+)
 from .contract.rules import rule
 from .contract.schemas import SchemaIssue, checker
 from .contract.tables import load_spec
 from .jsontext import JSONTextError, duplicate_keys, loads
-from .models import CHECKOUT_PATH, NOT_PARSED, Exchange, Finding, Request, Response, json_pointer
+from .models import NOT_PARSED, Exchange, Finding, Request, Response, json_pointer
 
-# Findings point into the request body ("/amount"), or under this root into the response body.
-RESPONSE_ROOT = "/response"
+# Schema keywords -> kinds of finding (each endpoint gives a kind its own rule id).
 REQUEST_RULES = {"required": "request.required", "type": "request.type", "enum": "request.enum",
                  "conflict": "doc.conflict"}
 RESPONSE_RULES = {"required": "response.required", "type": "response.type", "enum": "response.format",
                   "conflict": "doc.conflict"}
+OK = "OK"  # the notification's documented acknowledgement: plain text, case-sensitive
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class Verdict:
     platform_trade_no: str | None = None
     body: dict[str, Any] | None = None  # the parsed request body, when it was an object
     body_is_object: bool = False  # kept when ``body`` is dropped to ship a verdict between processes
+    endpoint: str = "checkout"
 
 
 @dataclass
@@ -97,23 +107,40 @@ def judge(exchange: Exchange, session: Session) -> list[Finding]:
 
 
 def judge_exchange(exchange: Exchange, options: JudgeOptions) -> Verdict:
+    """One exchange alone: the request against its endpoint's tables and signing rule, then the answer."""
     found: list[Finding] = []
     req = exchange.request
-    _check_envelope(req, options, found)
     body = _parse_body(req.body, req.parsed)
+    endpoint = endpoint_of(exchange, body)
+    _check_envelope(endpoint, req, options, found)
     if not isinstance(body, dict):
-        found.append(rule("request.json").finding(_not_an_object(req, body)))
-        return Verdict(found, _merchant(req))
-    _check_duplicates(body, "request.duplicate-key", "", found)
-    _check_body(body, options, found)
-    _check_sign(body, req, options, found)
-    _check_skew(body, exchange.time, options, found)
+        found.append(rule(endpoint.rule("request.json")).finding(_not_an_object(req, body)))
+        return Verdict(found, _merchant(req), endpoint=endpoint.name)
+    _check_duplicates(body, endpoint.rule("request.duplicate-key"), "", found)
+    _check_body(endpoint, body, options, found)
+    _check_sign(endpoint, body, req, options, found)
+    if endpoint.checks_skew:
+        _check_skew(endpoint, body, exchange.time, options, found)
     platform = None
     if exchange.response is not None:
-        platform = _check_response(exchange.response, body, options, found)
+        if endpoint.answer == "ok-text":
+            _check_ok_reply(exchange.response, found)
+        else:
+            platform = _check_response(endpoint, exchange.response, body, options, found)
     trade_no = body.get("tradeNo")
-    return Verdict(found, _merchant(req), trade_no if isinstance(trade_no, str) and trade_no else None,
-                   platform, body, True)
+    remembered = endpoint.remembers and isinstance(trade_no, str) and trade_no
+    return Verdict(found, _merchant(req), trade_no if remembered else None,
+                   platform if endpoint.remembers else None, body, True, endpoint.name)
+
+
+def endpoint_of(exchange: Exchange, body: Any = None) -> Endpoint:
+    """The door's word first (the fake knows what it received), else the path, else the body's shape."""
+    if exchange.endpoint is not None:
+        return ENDPOINTS[exchange.endpoint]
+    by_path = endpoint_for_path(exchange.request.path)
+    if by_path is not None:
+        return by_path
+    return NOTIFY if looks_like_notification(body) else CHECKOUT
 
 
 # --- the request line and headers ---
@@ -123,21 +150,25 @@ def _merchant(req: Request) -> str | None:
     return req.headers.get("merchantno")
 
 
-def _check_envelope(req: Request, options: JudgeOptions, found: list[Finding]) -> None:
+def _check_envelope(endpoint: Endpoint, req: Request, options: JudgeOptions, found: list[Finding]) -> None:
     if req.method.upper() != "POST":
-        found.append(rule("request.method").finding(f"method is {req.method[:16]!r}, not POST"))
-    if not req.path.endswith(CHECKOUT_PATH):
-        found.append(rule("request.path").finding(f"path {req.path[:200]!r} does not end with {CHECKOUT_PATH}"))
+        found.append(rule(endpoint.rule("request.method")).finding(f"method is {req.method[:16]!r}, not POST"))
+    if endpoint.spec.sender == "merchant" and not req.path.endswith(endpoint.path):
+        found.append(rule(endpoint.rule("request.path")).finding(
+            f"path {req.path[:200]!r} does not end with {endpoint.path}"))
     ctype = req.headers.get("content-type")
     if ctype is None or ctype.split(";", 1)[0].strip().lower() != "application/json":
         shown = "missing" if ctype is None else repr(ctype[:80])
-        found.append(rule("request.content-type").finding(f"Content-Type is {shown}, not application/json"))
+        found.append(rule(endpoint.rule("request.content-type")).finding(
+            f"Content-Type is {shown}, not application/json"))
+    if endpoint.merchant_header == "none":
+        return
     merchant = req.headers.get("merchantno")
     if merchant is None or not merchant.strip():
-        found.append(rule("request.merchant-no").finding(
+        found.append(rule(endpoint.rule("request.merchant-no")).finding(
             "the merchantNo header is " + ("missing" if merchant is None else "empty")))
     elif options.merchant_no is not None and merchant != options.merchant_no:
-        found.append(rule("request.merchant-no").finding(
+        found.append(rule(endpoint.rule("request.merchant-no")).finding(
             f"merchantNo header is {merchant[:40]!r}, expected {options.merchant_no!r}"))
 
 
@@ -176,68 +207,72 @@ def _not_an_object(req: Request, body: Any) -> str:
 
 
 @cache
-def _documented_fields() -> frozenset[str]:
-    return frozenset(f.name for f in load_spec().table("body"))
-
-
-@cache
-def _format_hints(table: str) -> dict[str, str]:
+def _format_hints(endpoint: str, table: str) -> dict[str, str]:
     """pointer -> the page's sentence behind the refinement, as a hint."""
     hints: dict[str, str] = {}
-    for ref in load_spec().refinements:
+    for ref in load_spec(endpoint).refinements:
         part, _, name = ref.field.partition(".")
         if part == table:
             hints.setdefault("/" + name.replace(".", "/"), f"the page says: {ref.source}")
     return hints
 
 
-def _issue_finding(issue: SchemaIssue, rules: dict[str, str], fallback: str, table: str) -> Finding:
-    rule_id = rules.get(issue.keyword, fallback)
-    if table == "body" and issue.pointer == "/sign" and rule_id in ("request.required", "request.format"):
-        rule_id = "sign.missing" if rule_id == "request.required" else "sign.format"
+def _issue_finding(endpoint: Endpoint, issue: SchemaIssue, table: str) -> Finding:
+    kinds = REQUEST_RULES if table == "body" else RESPONSE_RULES
+    kind = kinds.get(issue.keyword, "request.format" if table == "body" else "response.format")
+    if table == "body" and issue.pointer == "/sign" and kind in ("request.required", "request.format"):
+        kind = "sign.missing" if kind == "request.required" else "sign.format"
+    rule_id = "doc.conflict" if kind == "doc.conflict" else endpoint.rule(kind)
     where = issue.pointer[1:].replace("/", ".") or "body"
-    hint = _format_hints(table).get(issue.pointer) if rule_id.endswith(".format") else None
+    hint = _format_hints(endpoint.name, table).get(issue.pointer) if rule_id.endswith(".format") else None
     pointer = RESPONSE_ROOT + issue.pointer if table == "response" else issue.pointer
     return rule(rule_id).finding(f"{'response ' if table == 'response' else ''}{where} {issue.message}", pointer, hint)
 
 
-def _add_issues(issues: list[SchemaIssue], rules: dict[str, str], fallback: str, table: str,
-                found: list[Finding]) -> None:
+def _add_issues(endpoint: Endpoint, issues: list[SchemaIssue], table: str, found: list[Finding]) -> None:
     """One finding per (rule, field): a URL failing both its pattern and its format is one problem."""
     seen: set[tuple[str, str | None]] = set()
     for issue in issues:
-        f = _issue_finding(issue, rules, fallback, table)
+        f = _issue_finding(endpoint, issue, table)
         if (f.rule, f.pointer) not in seen:
             seen.add((f.rule, f.pointer))
             found.append(f)
 
 
-def _check_body(body: dict[str, Any], options: JudgeOptions, found: list[Finding]) -> None:
-    name = "checkout-request-body.strict" if options.strict else "checkout-request-body"
-    _add_issues(checker(name)(body), REQUEST_RULES, "request.format", "body", found)
-    documented = _documented_fields()
+def _check_body(endpoint: Endpoint, body: dict[str, Any], options: JudgeOptions, found: list[Finding]) -> None:
+    name = endpoint.schema("request-body", options.strict)
+    if name is not None:
+        _add_issues(endpoint, checker(name)(body), "body", found)
+    documented = endpoint.documented_fields
     for key in body:
         if key not in documented:
-            found.append(rule("request.unknown-field").finding(
+            found.append(rule(endpoint.rule("request.unknown-field")).finding(
                 f"{key[:60]!r} is not a documented body field (it is still signed)", json_pointer(key)))
 
 
-def _check_sign(body: dict[str, Any], req: Request, options: JudgeOptions, found: list[Finding]) -> None:
+def _check_sign(endpoint: Endpoint, body: dict[str, Any], req: Request, options: JudgeOptions,
+                found: list[Finding]) -> None:
     for amb in signing.ambiguities(body):
-        found.append(rule("sign.ambiguous").finding(f"{amb.key[:60]!r}: {amb.message}", json_pointer(amb.key),
-                                                    ambiguity=amb.id))
+        found.append(rule(endpoint.rule("sign.ambiguous")).finding(f"{amb.key[:60]!r}: {amb.message}",
+                                                                  json_pointer(amb.key), ambiguity=amb.id))
     observed = body.get("sign")
     if options.secret is None or observed is None or signing.verify(body, options.secret):
         return
-    d = signing.diagnose(body, options.secret, observed, merchant_no=_merchant(req))
-    hint = f"diagnosis: {d.summary}" + ("" if d.matches else "; run `vexora-conformance doctor` to compare")
-    if any(f.rule == "sign.format" for f in found):
+    if not endpoint.diagnoses:  # the provider's sign (a notification): no client mistake to name
+        hint = "the notification was not signed with this app secret"
+        d_matches: list[str] = []
+    else:
+        d = signing.diagnose(body, options.secret, observed, merchant_no=_merchant(req))
+        hint = f"diagnosis: {d.summary}" + ("" if d.matches else "; run `vexora-conformance doctor` to compare")
+        d_matches = list(d.matches)
+    format_rule = endpoint.rule("sign.format")
+    if any(f.rule == format_rule for f in found):
         # Already reported as a format problem; add what produced it.
-        found[:] = [replace(f, hint=hint, details={"diagnosis": list(d.matches)}) if f.rule == "sign.format" else f
+        found[:] = [replace(f, hint=hint, details={"diagnosis": d_matches}) if f.rule == format_rule else f
                     for f in found]
         return
-    found.append(rule("sign.mismatch").finding("sign does not match the reference signature of this body",
-                                               "/sign", hint, diagnosis=list(d.matches)))
+    found.append(rule(endpoint.rule("sign.mismatch")).finding(
+        "sign does not match the reference signature of this body", "/sign", hint, diagnosis=d_matches))
 
 
 def _timestamp_seconds(value: Any) -> float | None:
@@ -250,7 +285,8 @@ def _timestamp_seconds(value: Any) -> float | None:
     return None
 
 
-def _check_skew(body: dict[str, Any], when: float | None, options: JudgeOptions, found: list[Finding]) -> None:
+def _check_skew(endpoint: Endpoint, body: dict[str, Any], when: float | None, options: JudgeOptions,
+                found: list[Finding]) -> None:
     reference = when if when is not None else (options.clock() if options.clock else None)
     sent = _timestamp_seconds(body.get("timestamp"))
     if reference is None or sent is None:
@@ -258,30 +294,64 @@ def _check_skew(body: dict[str, Any], when: float | None, options: JudgeOptions,
     gap = sent - reference
     if abs(gap) > options.skew_window_s:
         direction = "ahead of" if gap > 0 else "behind"
-        found.append(rule("timestamp.skew").finding(
+        found.append(rule(endpoint.rule("timestamp.skew")).finding(
             f"timestamp is {abs(gap):.0f} s {direction} the time the request was sent "
             f"(window ±{options.skew_window_s:.0f} s)", "/timestamp"))
 
 
-# --- the response ---
+# --- the answer ---
 
 
-def _check_response(resp: Response, request_body: dict[str, Any], options: JudgeOptions,
+def _check_response(endpoint: Endpoint, resp: Response, request_body: dict[str, Any], options: JudgeOptions,
                     found: list[Finding]) -> str | None:
     body = _parse_body(resp.body, resp.parsed)
     if not isinstance(body, dict):
         reason = "empty" if body is NOT_PARSED else (str(body) if isinstance(body, JSONTextError) else "not an object")
-        found.append(rule("response.json").finding(f"response body (HTTP {resp.status}) is {reason}"))
+        found.append(rule(endpoint.rule("response.json")).finding(f"response body (HTTP {resp.status}) is {reason}"))
         return None
-    _check_duplicates(body, "response.duplicate-key", RESPONSE_ROOT, found)
-    name = "checkout-response-body.strict" if options.strict else "checkout-response-body"
-    _add_issues(checker(name)(body), RESPONSE_RULES, "response.format", "response", found)
+    _check_duplicates(body, endpoint.rule("response.duplicate-key"), RESPONSE_ROOT, found)
+    name = endpoint.schema("response-body", options.strict)
+    if name is not None:
+        _add_issues(endpoint, checker(name)(body), "response", found)
+    for check in endpoint.answer_checks:
+        found.extend(check(endpoint, request_body, body))
     data = body.get("data")
     if body.get("code") != "0000" or not isinstance(data, dict):
         return None
-    for key in ("tradeNo", "remark"):
-        if key in request_body and key in data and data[key] != request_body[key]:
-            found.append(rule("response.echo").finding(f"response data.{key} differs from the request's {key}",
-                                                       f"{RESPONSE_ROOT}/data/{key}"))
     platform = data.get("platFormTradeNo")
     return platform if isinstance(platform, str) and platform else None
+
+
+def ok_reply_problem(status: int, text: str) -> str | None:
+    """Why a notification answer is not the documented acknowledgement (a 2xx whose body is exactly OK)."""
+    if not 200 <= status < 300:
+        return f"answered HTTP {status}, not a 2xx"
+    if text == OK:
+        return None
+    shown = text[:40].encode("unicode_escape").decode("ascii")
+    return f"answered {shown!r}, not exactly {OK!r}" if text.strip() != OK else "padded"
+
+
+_BAD_SIGN = frozenset(NOTIFY.rule(k) for k in ("sign.missing", "sign.format", "sign.mismatch"))
+
+
+def _check_ok_reply(resp: Response, found: list[Finding]) -> None:
+    """The merchant's answer to a notification: OK to a valid one, anything else to one that is not."""
+    raw = resp.body if resp.body is not None else ""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    problem = ok_reply_problem(resp.status, text)
+    broken = [f for f in found if f.severity == "error"]
+    if broken:
+        if problem is None or problem == "padded":  # acknowledged what it should have refused
+            if any(f.rule in _BAD_SIGN for f in broken):
+                found.append(rule("notify.accepts-bad-sign").finding(
+                    "the handler answered OK to a notification whose sign does not verify", RESPONSE_ROOT))
+            else:
+                found.append(rule("notify.malformed-accepted").finding(
+                    f"the handler answered OK to a notification that breaks the contract ({broken[0].rule})",
+                    RESPONSE_ROOT))
+    elif problem == "padded":
+        found.append(rule("notify.reply-padded").finding("the handler answered OK with white space around it",
+                                                         RESPONSE_ROOT))
+    elif problem is not None:
+        found.append(rule("notify.reply").finding(f"the handler {problem}", RESPONSE_ROOT))

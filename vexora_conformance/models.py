@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-CHECKOUT_PATH = "/v1/vexora/checkout"
 NOT_PARSED: Any = object()  # marks a body given as raw text (not already-parsed JSON)
 
 
@@ -66,6 +65,7 @@ class Exchange:
     time: float | None = None
     source: str = "<memory>"
     index: int = 0
+    endpoint: str | None = None  # "checkout", "query" or "notify" when the door knows; else the judge decides
 
     @property
     def label(self) -> str:
@@ -98,13 +98,3 @@ class Finding:
 def json_pointer(*parts: str) -> str:
     """An RFC 6901 pointer: '~' and '/' inside a key are escaped, so any key names one field."""
     return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def looks_like_checkout(url_or_path: str) -> bool:
-    """Worth judging: the documented path, or a near miss of it (judged, then flagged by request.path)."""
-    try:
-        path = urlsplit(url_or_path).path
-    except ValueError:
-        return False
-    path = path.lower().rstrip("/")
-    return path.endswith("/vexora/checkout")

@@ -76,6 +76,68 @@ _RULES = [
     Rule("input.malformed", "error", "a record of the capture cannot be read", "The rest of the capture is judged."),
 ]
 
+
+
+def _for_endpoint(prefix: str, what: str, kinds: tuple[str, ...], hints: dict[str, str],
+                  severities: dict[str, str] | None = None) -> list[Rule]:
+    """The Checkout rules of ``kinds`` again, for another endpoint: its own id prefix and hints.
+
+    The checks are the same (one judge); the ids differ so a report says which conversation broke.
+    """
+    checkout = {r.id: r for r in _RULES}
+    return [Rule(prefix + kind, (severities or {}).get(kind, checkout[kind].severity),
+                 f"{what}: {checkout[kind].summary}", hints.get(kind, checkout[kind].hint)) for kind in kinds]
+
+
+_REQUEST_KINDS = ("request.method", "request.content-type", "request.json", "request.required", "request.type",
+                  "request.format", "request.enum", "request.duplicate-key", "request.unknown-field",
+                  "sign.missing", "sign.format", "sign.mismatch", "sign.ambiguous")
+_RESPONSE_KINDS = ("response.json", "response.required", "response.type", "response.format",
+                   "response.duplicate-key", "response.echo")
+
+_RULES += _for_endpoint(
+    "query.", "status query", ("request.path", "request.merchant-no", *_REQUEST_KINDS, "timestamp.skew",
+                               *_RESPONSE_KINDS),
+    {"request.path": "Use {base}/v1/vexora/queryPayInResult exactly.",
+     "request.merchant-no": "The Mexico page marks merchantNo 'not required' for the query, other markets "
+                            "require it: send it.",
+     "request.required": "tradeNo, timestamp and sign are required.",
+     "request.type": "tradeNo, timestamp and sign are JSON strings.",
+     "request.unknown-field": "The query takes tradeNo, timestamp and sign only; every field sent is signed.",
+     "response.echo": "data.tradeNo is the tradeNo that was asked about."},
+    {"request.merchant-no": "warning"})  # the page is silent-to-contradictory: warn, never fail
+
+_RULES += _for_endpoint(
+    "notify.", "notification", _REQUEST_KINDS,
+    {"request.method": "The provider POSTs notifications.",
+     "request.content-type": "The provider sends notifications as application/json.",
+     "request.required": "A notification carries platFormTradeNo, tradeNo, amount, status and sign.",
+     "sign.missing": "A notification without a sign must be refused: anyone could send it.",
+     "sign.mismatch": "A notification whose sign does not verify must be refused (answer anything but OK)."})
+
+_RULES += [
+    # what the merchant's notification handler does (captured replies, check-notify, serve's notifier)
+    Rule("notify.reply", "error", "the handler did not answer a valid notification with a 2xx and exactly OK",
+         "Answer the plain text OK (case-sensitive, no JSON, no other text); until then the provider retries "
+         "for 24 hours."),
+    Rule("notify.reply-padded", "warning", "the handler answered OK with white space around it",
+         "Answer exactly OK: the page says the reply is the plain text OK, and trimming is not promised."),
+    Rule("notify.slow", "error", "the handler answered after the provider's timeout",
+         "Answer within 10 s: acknowledge first, do slow work after answering (a queue)."),
+    Rule("notify.duplicate", "error", "the handler did not answer OK to a notification it had already seen",
+         "A retried notification must be acknowledged again (OK), without fulfilling the order twice."),
+    Rule("notify.accepts-bad-sign", "error", "the handler answered OK to a notification whose sign is wrong",
+         "Verify the sign before anything else: anyone who knows a tradeNo could otherwise mark it paid."),
+    Rule("notify.malformed-accepted", "warning", "the handler answered OK to a body that is not a notification",
+         "Answer anything but OK to a body that is not a JSON notification."),
+    Rule("notify.crash", "warning", "the handler answered a malformed body with a 5xx",
+         "Refuse malformed bodies with a 4xx: a 5xx looks like an outage to the provider and to your alerts."),
+    Rule("notify.unknown-order", "warning", "the handler acknowledged a notification for a tradeNo it cannot know",
+         "Either answer is defensible; make sure nothing was fulfilled for an order you do not have."),
+    Rule("notify.unreachable", "error", "the notifyUrl could not be reached",
+         "notifyUrl must be reachable by the provider (public https URL, no login)."),
+]
+
 RULES: dict[str, Rule] = {r.id: r for r in _RULES}
 
 
