@@ -40,5 +40,5 @@ def test_survives_a_misbehaving_provider(client: CheckoutClient, vexora_mock, qu
 
 
 def test_other_hosts_are_not_answered(vexora_mock) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(Exception, match="not mocked"):
+    with pytest.raises(Exception, match="not answered by the fake provider"):
         httpx.get("https://example.org/")

@@ -130,7 +130,7 @@ def test_the_secret_never_appears_in_a_failure_report(pytester: pytest.Pytester)
 
 def test_base_url_limits_what_is_answered(pytester: pytest.Pytester) -> None:
     statement = ('b = body(); b["sign"] = sign(b)\n'
-                 '    with pytest.raises(Exception, match="not mocked"):\n'
+                 '    with pytest.raises(Exception, match="not answered by the fake provider"):\n'
                  '        send(b)  # another host\n'
                  '    assert send(b, url="https://pay.example/mx/v1/vexora/checkout").json()["code"] == "0000"')
     result = inner(pytester, statement, marker='@pytest.mark.vexora(base_url="https://pay.example/mx")')

@@ -9,24 +9,44 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
 import httpx
 
+from .contract.endpoints import CHECKOUT, QUERY, endpoint_for_path
+from .contract.rules import rule
 from .contract.signing import Secret
 from .jsontext import json_bytes
 from .judge import JudgeOptions, Session, judge_exchange
 from .models import Exchange, Finding, Request, header_map
+from .notify import TIMEOUT_S, Delivery, deliver_to
+from .orders import PAID, PROCESSING, OrderBook, notification, query_data
 from .report import one_line
 
 CHECKOUT_REGEX = r".*/v1/vexora/checkout/?$|.*/vexora/checkout/?$"
+PROVIDER_PATHS = r".*/vexora/.*"  # the provider's API lives under /v1/vexora/ (near misses of v1 are judged too)
+README_PLUGIN = "README.md#the-pytest-plugin-a-fake-provider-in-your-own-tests"
+
+
+class NotMocked(AssertionError):
+    """A request the fake provider does not answer (another host, or a path outside the provider's API)."""
+
+
+def _not_mocked(base_url: str | None) -> Any:
+    mocked = f"every request to {httpx.URL(base_url).host}" if base_url else "paths under /v1/vexora/ on any host"
+    def refuse(request: httpx.Request) -> httpx.Response:
+        __tracebackhide__ = True
+        # Only the method, host and path: the query string and the body may hold the payer's data.
+        raise NotMocked(f"vexora_mock: {request.method[:16]} {request.url.host}{request.url.path[:200]} is not "
+                        f"answered by the fake provider, which mocks {mocked}. Point the client at the fake's "
+                        f"base_url, or mock this URL yourself. See {README_PLUGIN}")
+    return refuse
 DEFAULT_SECRET = "vexora-test-secret"
 DEFAULT_MERCHANT = "1000000001"
 _platform_ids = itertools.count(1)
@@ -97,6 +117,7 @@ class FakeProvider:
     session: Session | None = None
     source: str = "vexora_mock"  # names the calls in findings (the pytest fixture uses the test's node id)
     calls: list[Call] = field(default_factory=list)
+    orders: OrderBook = field(default_factory=OrderBook)
     _queue: deque[Outcome] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -135,6 +156,7 @@ class FakeProvider:
             self.calls.clear()
             self._queue.clear()
             self.session = Session(self.options)
+        self.orders.clear()
 
     def fail_with_envelope(self, code: str = "8000", msg: str = "request failed", times: int = 1) -> None:
         """An error envelope: ``code`` not "0000", ``data`` null (codes seen: 8000 request failed, 5000 system)."""
@@ -162,10 +184,14 @@ class FakeProvider:
     # --- the handler ---
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        """Judge a request to any provider endpoint and answer it as the provider would."""
         __tracebackhide__ = True
+        endpoint = endpoint_for_path(request.url.path)
+        if endpoint is None:
+            return self._not_found(request)
         exchange = Exchange(
             Request(request.method, str(request.url), header_map(request.headers.multi_items()), request.content),
-            source=self.source)  # its index is stamped under the lock below
+            source=self.source, endpoint=endpoint.name)  # its index is stamped under the lock below
         assert self.session is not None
         verdict = judge_exchange(exchange, self.session.options)
         with self._lock:  # the loopback server calls handle from many threads
@@ -183,12 +209,27 @@ class FakeProvider:
             raise timeout
         if outcome is not None and outcome.kind == "slow":
             time.sleep(outcome.delay)
-        call.response = self._answer(request, body, findings, outcome)
+        call.response = self._answer(endpoint.name, request, body, findings, outcome)
         return call.response
 
-    def _answer(self, request: httpx.Request, body: Any, findings: list[Finding],
+    def _not_found(self, request: httpx.Request) -> httpx.Response:
+        """A path the provider does not document: a finding, and the 404 a web server gives."""
+        finding = rule("request.path").finding(
+            f"{request.method[:16]} {request.url.path[:200]!r} is not an endpoint the provider documents "
+            f"({', '.join(e.path for e in (CHECKOUT, QUERY))})")
+        with self._lock:
+            call = Call(request, None, None, [replace(finding, source=self.source, index=len(self.calls))])
+            self.calls.append(call)
+        call.response = _json(request, {"msg": "not found", "code": "8000", "timestamp": _now_ms(),
+                                        "success": False, "data": None}, 404)
+        return call.response
+
+    def _answer(self, endpoint: str, request: httpx.Request, body: Any, findings: list[Finding],
                 outcome: Outcome | None) -> httpx.Response:
         errors = [f for f in findings if f.severity == "error"]
+        if any(f.rule.endswith("request.method") for f in errors):  # a web server refuses it before the API does
+            return _json(request, {"msg": f"method {request.method[:16]} not allowed: use POST", "code": "8000",
+                                   "timestamp": _now_ms(), "success": False, "data": None}, 405)
         if outcome is not None and outcome.kind == "http":
             return httpx.Response(outcome.http_status, text="<html><body>upstream error</body></html>",
                                   headers={"Content-Type": "text/html"}, request=request)
@@ -197,10 +238,65 @@ class FakeProvider:
                                   request=request)
         if errors or (outcome is not None and outcome.kind == "envelope"):
             code, msg = ("8000", _first_problem(errors[0])) if errors else (outcome.code, outcome.msg)  # type: ignore[union-attr]
-            return _json(request, {"msg": msg, "code": code, "timestamp": _now_ms(), "success": False, "data": None})
-        return _json(request, success_envelope(body, self.base_url,
-                                               outcome.status if outcome is not None and outcome.kind == "status"
-                                               else "0015"))
+            return _error(request, code, msg)
+        if endpoint == "query":
+            order = self.orders.get(body.get("tradeNo"))
+            if order is None:
+                return _error(request, "8000", "order not found")
+            return _json(request, {"msg": "success", "code": "0000", "timestamp": _now_ms(), "success": True,
+                                   "data": query_data(order)})
+        status = outcome.status if outcome is not None and outcome.kind == "status" else PROCESSING
+        envelope = success_envelope(body, self.base_url, status)
+        self.orders.open(body, envelope["data"]["platFormTradeNo"], status)
+        return _json(request, envelope)
+
+    # --- payments and notifications ---
+
+    def pay(self, trade_no: str, status: str = PAID, amount: str | None = None) -> dict[str, Any]:
+        """Script a payment of an order a Checkout created; returns the signed notification it causes.
+
+        ``status``: "0000" paid, "0001" partly paid (give the smaller ``amount``), another code a failure
+        ("00029"). The status query answers from the order from now on.
+        """
+        order = self.orders.pay(trade_no, status, amount)
+        return notification(order, self.secret)
+
+    def notification(self, trade_no: str, status: str | None = None, amount: str | None = None) -> dict[str, Any]:
+        """The signed notification body for an order, as the provider would POST it (nothing changes)."""
+        order = self.orders.get(trade_no)
+        if order is None:
+            raise ValueError(f"no order with tradeNo {trade_no!r}: create it with a Checkout request first")
+        return notification(order, self.secret, status, amount)
+
+    def deliver_notification(self, target: Any, trade_no: str | None = None, *, status: str | None = None,
+                             amount: str | None = None, body: dict[str, Any] | bytes | None = None,
+                             url: str = "http://merchant.test/notify", timeout: float = TIMEOUT_S) -> Delivery:
+        """POST a notification to a handler and judge its answer like the provider's notifier would.
+
+        ``target`` is a URL, a WSGI app or an ASGI app (served in-process through httpx's transports).
+        The notification is the order's (``trade_no``, optional ``status``/``amount``) or ``body`` as given,
+        which may be tampered with on purpose: a broken or forged one must not be answered OK. The answer's
+        findings are recorded like request findings, so the test fails at teardown when the handler is wrong.
+        """
+        if body is None:
+            if trade_no is None:
+                raise ValueError("give trade_no (an order created by a Checkout request) or body")
+            body = self.notification(trade_no, status, amount)
+        raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+        delivery = deliver_to(target, url, raw, JudgeOptions(secret=self.secret), timeout)
+        self.record_delivery(delivery)
+        return delivery
+
+    def record_delivery(self, delivery: Delivery, label: str | None = None) -> None:
+        """Keep a notification sent to the merchant, and the findings about its answer, with the calls."""
+        request = httpx.Request("POST", delivery.url, content=delivery.body,
+                                headers={"Content-Type": "application/json"})
+        response = httpx.Response(delivery.status, text=delivery.text, request=request) \
+            if delivery.status is not None else None
+        with self._lock:
+            index = len(self.calls)
+            findings = [replace(f, source=self.source, index=index) for f in delivery.findings]
+            self.calls.append(Call(request, _parsed(delivery.body), response, findings))
 
     def assert_conformant(self, strict: bool | None = None) -> None:
         """Fail (``AssertionError``) with one readable block when any call broke the contract."""
@@ -221,12 +317,16 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _error(request: httpx.Request, code: str, msg: str) -> httpx.Response:
+    return _json(request, {"msg": msg, "code": code, "timestamp": _now_ms(), "success": False, "data": None})
+
+
 _JSON_HEADERS = (("content-type", "application/json"),)
 
 
-def _json(request: httpx.Request, payload: dict[str, Any]) -> httpx.Response:
+def _json(request: httpx.Request, payload: dict[str, Any], status: int = 200) -> httpx.Response:
     # Bytes in hand are cheaper for httpx than json=; the wire form is the same compact JSON.
-    return httpx.Response(200, content=json_bytes(payload), headers=_JSON_HEADERS, request=request)
+    return httpx.Response(status, content=json_bytes(payload), headers=_JSON_HEADERS, request=request)
 
 
 def _first_problem(finding: Finding) -> str:
@@ -272,19 +372,21 @@ def fake_provider(secret: str | Secret = DEFAULT_SECRET, merchant_no: str = DEFA
                   base_url: str | None = None, strict: bool = False, check: bool = True,
                   skew_window_s: float = 300.0, session: Session | None = None,
                   source: str = "vexora_mock") -> Iterator[FakeProvider]:
-    """A fake provider answering every httpx request to the Checkout endpoint while the block runs.
+    """A fake provider answering every httpx request meant for the provider while the block runs.
 
-    Requests to any other URL raise respx's ``AllMockedAssertionError`` (never silently answered).
-    With ``check`` the block ends with ``assert_conformant()``.
+    With ``base_url``, every request to its host is judged and answered (a wrong method or path too);
+    without, every request whose path is under ``/v1/vexora/``, on any host. Requests elsewhere raise
+    ``NotMocked`` in the client, never silently answered. With ``check`` the block ends with
+    ``assert_conformant()``.
     """
     import respx
 
     fake = FakeProvider(secret if isinstance(secret, Secret) else Secret(secret), merchant_no,
                         base_url or "https://sandbox.vexora.test", strict, skew_window_s, session, source)
-    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
-        pattern = {"url__regex": rf"^{re.escape(base_url.rstrip('/'))}/v1/vexora/checkout/?$"} if base_url \
-            else {"path__regex": CHECKOUT_REGEX}
+    with respx.mock(assert_all_called=False, assert_all_mocked=False) as router:
+        pattern = {"host": httpx.URL(base_url).host} if base_url else {"path__regex": PROVIDER_PATHS}
         router.route(**pattern).mock(side_effect=fake.handle)
+        router.route().mock(side_effect=_not_mocked(base_url))
         yield fake
     if check:
         fake.assert_conformant()

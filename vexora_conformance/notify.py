@@ -1,0 +1,285 @@
+"""The provider's side of the notification: deliver it, judge the merchant's answer, retry, and the battery.
+
+One delivery is one POST of a notification body to a handler and what came
+back. The answer is judged by the one judge (the notification endpoint's rules:
+a valid notification wants exactly ``OK``, a broken or forged one anything
+else); only the verdicts about the *answer* are kept, since the body is ours.
+``battery`` is what ``check-notify`` runs; ``Retrier`` is ``serve``'s notifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import httpx
+
+from .contract import signing
+from .contract.rules import rule
+from .contract.tables import load_spec
+from .judge import OK, JudgeOptions, judge_exchange
+from .models import Exchange, Finding, Request, Response
+
+MAX_ANSWER = 64 * 1024  # what is read of an answer: enough to judge it, bounded whatever the handler sends
+SHOWN = 200  # characters of an answer kept in a finding
+REPLY_RULES = frozenset({"notify.reply", "notify.reply-padded", "notify.accepts-bad-sign",
+                         "notify.malformed-accepted"})
+_JSON = {"Content-Type": "application/json"}
+_SPEC = load_spec("notify")
+TIMEOUT_S = float(_SPEC.reply_fact("timeout_s"))
+RETRY_SCHEDULE_S: tuple[float, ...] = tuple(_SPEC.reply_fact("retry_schedule_s"))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A notification sent once, and the answer (``status`` None when none came)."""
+
+    url: str
+    body: bytes
+    status: int | None
+    text: str
+    elapsed_s: float
+    failure: str | None = None  # "unreachable: ..." or "timed out after ..."
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300 and self.text == OK
+
+    def details(self, case: str | None = None) -> dict[str, Any]:
+        """What a finding carries: the notification (it holds no secret and no payer data) and the answer."""
+        try:
+            sent: Any = json.loads(self.body)
+        except ValueError:
+            sent = self.body[:SHOWN].decode("utf-8", "replace")
+        answer = {"status": self.status, "body": self.text[:SHOWN]} if self.status is not None else \
+            {"failure": self.failure}
+        return {**({"case": case} if case else {}), "notification": sent, "answer": answer}
+
+
+Send = Callable[[str, bytes, float], tuple[int, str]]
+
+
+def http_sender(client: httpx.Client) -> Send:
+    """POST with ``client`` (a URL, or an app behind a WSGI transport), reading at most MAX_ANSWER bytes."""
+    def send(url: str, body: bytes, timeout: float) -> tuple[int, str]:
+        with client.stream("POST", url, content=body, headers=_JSON, timeout=timeout) as answer:
+            data = b""
+            for chunk in answer.iter_bytes():
+                data += chunk
+                if len(data) >= MAX_ANSWER:
+                    break
+            return answer.status_code, data[:MAX_ANSWER].decode("utf-8", "replace")
+
+    return send
+
+
+def deliver_to(target: Any, url: str, body: bytes, options: JudgeOptions, timeout: float = TIMEOUT_S) -> Delivery:
+    """Deliver to a URL, a WSGI app or an ASGI app (detected: an ASGI app is a coroutine function)."""
+    if isinstance(target, str):
+        with httpx.Client() as client:
+            return deliver(http_sender(client), target, body, options, timeout)
+    if _is_asgi(target):
+        return _in_thread(lambda: asyncio.run(_deliver_asgi(target, url, body, options, timeout)))
+    with httpx.Client(transport=httpx.WSGITransport(app=target)) as client:
+        return deliver(http_sender(client), url, body, options, timeout)
+
+
+def _is_asgi(app: Any) -> bool:
+    call = app if inspect.isfunction(app) or inspect.ismethod(app) else getattr(app, "__call__", None)  # noqa: B004
+    return inspect.iscoroutinefunction(call)
+
+
+def _in_thread(fn: Callable[[], Delivery]) -> Delivery:
+    """Run an event loop of our own, whether or not the caller is inside one (an async test)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
+
+
+async def _deliver_asgi(app: Any, url: str, body: bytes, options: JudgeOptions, timeout: float) -> Delivery:
+    started = time.monotonic()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+        try:
+            answer = await asyncio.wait_for(client.post(url, content=body, headers=_JSON), timeout)
+        except (asyncio.TimeoutError, httpx.TimeoutException):
+            return _timed_out(url, body, started, timeout)
+    return answered(url, body, answer.status_code, answer.text[:MAX_ANSWER], started, options)
+
+
+def deliver(send: Send, url: str, body: bytes, options: JudgeOptions, timeout: float = TIMEOUT_S) -> Delivery:
+    """Send once and judge the answer; a timeout is ``notify.slow``, no connection ``notify.unreachable``."""
+    started = time.monotonic()
+    try:
+        status, text = send(url, body, timeout)
+    except httpx.TimeoutException:
+        return _timed_out(url, body, started, timeout)
+    except (httpx.HTTPError, OSError) as exc:
+        reason = f"unreachable: {type(exc).__name__.replace('Error', ' error').lower().strip()}"
+        return Delivery(url, body, None, "", time.monotonic() - started, reason,
+                        [rule("notify.unreachable").finding(f"the notifyUrl is {reason}")])
+    return answered(url, body, status, text, started, options)
+
+
+def answered(url: str, body: bytes, status: int, text: str, started: float, options: JudgeOptions) -> Delivery:
+    """The judge's verdict on an answer; only what concerns the answer is kept (the body is ours)."""
+    exchange = Exchange(Request("POST", url, {"content-type": "application/json"}, body),
+                        Response(status, {}, text), endpoint="notify")
+    found = [f for f in judge_exchange(exchange, options).findings if f.rule in REPLY_RULES]
+    return Delivery(url, body, status, text, time.monotonic() - started, None, found)
+
+
+def _timed_out(url: str, body: bytes, started: float, timeout: float) -> Delivery:
+    return Delivery(url, body, None, "", time.monotonic() - started, f"timed out after {timeout:g} s",
+                    [rule("notify.slow").finding(f"the handler did not answer within {timeout:g} s "
+                                                 "(the provider's timeout)")])
+
+
+def signed(fields: dict[str, Any], secret: signing.Secret | str) -> bytes:
+    return json.dumps({**fields, "sign": signing.sign(fields, secret)}, separators=(",", ":")).encode()
+
+
+# --- the battery of check-notify ---
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    body: bytes
+    kind: str  # "valid", "duplicate", "forged", "malformed", "unknown-order"
+
+
+def battery_cases(secret: signing.Secret, trade_no: str, amount: str, platform: str) -> list[Case]:
+    """Every case check-notify sends, in order (the duplicate repeats the first)."""
+    base = {"platFormTradeNo": platform, "tradeNo": trade_no, "amount": amount}
+    paid = signed({**base, "status": "0000"}, secret)
+    smaller = str(max(1, int(amount) // 2)) if amount.isdigit() and int(amount) > 1 else "1"
+    tampered = json.loads(paid)
+    tampered["amount"] = str(int(amount) + 1) if amount.isdigit() else amount + "0"
+    other_hex = hashlib.md5(b"not the sign of this body", usedforsecurity=False).hexdigest()
+    return [
+        Case("valid notification: 0000 paid", paid, "valid"),
+        Case("valid notification: 0001 partial, a smaller amount",
+             signed({**base, "amount": smaller, "status": "0001"}, secret), "valid"),
+        Case("valid notification: 00029 failed", signed({**base, "status": "00029"}, secret), "valid"),
+        Case("the first notification again (a retry)", paid, "duplicate"),
+        Case("a tampered amount with the old sign", json.dumps(tampered, separators=(",", ":")).encode(), "forged"),
+        Case("a wrong sign", json.dumps({**base, "status": "0000", "sign": other_hex}).encode(), "forged"),
+        Case("no sign", json.dumps({**base, "status": "0000"}).encode(), "forged"),
+        Case("a sign made with another secret", signed({**base, "status": "0000"}, "not-the-app-secret"), "forged"),
+        Case("malformed JSON", b'{"tradeNo": "' + trade_no.encode() + b'", ', "malformed"),
+        Case("an empty body", b"", "malformed"),
+        Case("an unknown tradeNo", signed({**base, "tradeNo": f"unknown-{time.time_ns()}", "status": "0000"},
+                                          secret), "unknown-order"),
+    ]
+
+
+def judge_case(case: Case, delivery: Delivery) -> list[Finding]:
+    """What a case's answer means for the handler, beyond the judge's verdict on the answer."""
+    found = list(delivery.findings)
+    if case.kind == "duplicate":
+        found = [rule("notify.duplicate").finding(
+            f"a repeat of an acknowledged notification got {_answer(delivery)}, not OK", f.pointer)
+            if f.rule == "notify.reply" else f for f in found]
+    elif case.kind == "malformed" and delivery.status is not None and delivery.status >= 500:
+        found.append(rule("notify.crash").finding(f"a malformed body got {_answer(delivery)}", "/response"))
+    elif case.kind == "unknown-order":
+        found = [f for f in found if f.rule not in ("notify.reply", "notify.reply-padded")]
+        if delivery.acknowledged:
+            found.append(rule("notify.unknown-order").finding(
+                "the handler acknowledged a notification for a tradeNo it cannot know", "/response"))
+    return found
+
+
+def _answer(delivery: Delivery) -> str:
+    if delivery.status is None:
+        return delivery.failure or "no answer"
+    shown = delivery.text[:40].encode("unicode_escape").decode("ascii")
+    return f"HTTP {delivery.status} {shown!r}"
+
+
+@dataclass
+class BatteryResult:
+    url: str
+    cases: list[tuple[Case, Delivery, list[Finding]]]
+    generated_trade_no: bool
+
+    @property
+    def unreachable(self) -> bool:
+        return bool(self.cases) and all(d.failure is not None and d.failure.startswith("unreachable")
+                                        for _, d, _ in self.cases)
+
+
+def battery(send: Send, url: str, secret: signing.Secret, trade_no: str | None, amount: str | None,
+            timeout: float = TIMEOUT_S) -> BatteryResult:
+    """Run every case against a handler; stops early when the first case cannot reach it."""
+    generated = trade_no is None
+    options = JudgeOptions(secret=secret)
+    cases = battery_cases(secret, trade_no or f"vexora-check-{time.time_ns()}", amount or "300",
+                          f"vx{time.time_ns() % 10**14:014d}")
+    result = BatteryResult(url, [], generated)
+    for n, case in enumerate(cases):
+        delivery = deliver(send, url, case.body, options, timeout)
+        found = [replace(f, source=url, index=n, details={**f.details, **delivery.details(case.name)})
+                 for f in judge_case(case, delivery)]
+        if generated and case.kind == "valid":
+            found = [replace(f, hint=f"{f.hint} (a generated tradeNo was used: a handler that refuses unknown "
+                                     "orders needs --trade-no and --amount)") if f.rule == "notify.reply" else f
+                     for f in found]
+        result.cases.append((case, delivery, found))
+        if n == 0 and delivery.failure is not None and delivery.failure.startswith("unreachable"):
+            break
+    return result
+
+
+# --- serve's notifier: the documented retries ---
+
+
+class Retrier:
+    """Deliver a notification as the provider does: again on anything but OK, on the documented schedule."""
+
+    def __init__(self, send: Send, options: JudgeOptions, record: Callable[[Delivery, str], None],
+                 scale: float = 1.0, timeout: float = TIMEOUT_S) -> None:
+        self.send, self.options, self.record = send, options, record
+        self.scale, self.timeout = scale, timeout
+
+    def start(self, url: str, body: bytes, variants: tuple[str, ...] = ()) -> threading.Thread:
+        thread = threading.Thread(target=self.run, args=(url, body, variants), daemon=True,
+                                  name="vexora-notifier")
+        thread.start()
+        return thread
+
+    def run(self, url: str, body: bytes, variants: tuple[str, ...] = ()) -> bool:
+        """Deliver until acknowledged or out of retries; then the asked-for variants. True when acknowledged."""
+        for attempt, wait in enumerate((0.0, *RETRY_SCHEDULE_S)):
+            if wait:
+                time.sleep(wait * self.scale)
+            delivery = deliver(self.send, url, body, self.options, self.timeout)
+            self.record(delivery, f"notification, attempt {attempt + 1}")
+            if delivery.acknowledged:
+                break
+        else:
+            return False
+        for variant in variants:
+            case = _variant(variant, body)
+            delivery = deliver(self.send, url, case.body, self.options, self.timeout)
+            self.record(replace(delivery, findings=judge_case(case, delivery)), case.name)
+        return True
+
+
+VARIANTS = ("duplicate", "bad-sign")
+
+
+def _variant(name: str, body: bytes) -> Case:
+    if name == "duplicate":
+        return Case("the same notification again", body, "duplicate")
+    tampered = json.loads(body)
+    tampered["amount"] = tampered.get("amount", "0") + "0"
+    return Case("a tampered amount with the old sign", json.dumps(tampered).encode(), "forged")
