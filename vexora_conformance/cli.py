@@ -46,6 +46,16 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a scale from 0 to 10")
+    return value
+
+
 def _seconds(text: str) -> float:
     """A per-case timeout: a finite number of seconds, more than 0 and at most an hour."""
     try:
@@ -101,6 +111,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="warnings fail too; tables followed literally")
     p.add_argument("--report", metavar="FILE", help="on SIGINT/SIGTERM write the report here (.xml: JUnit)")
     p.add_argument("--verbose", action="store_true", help="log each HTTP request to stderr")
+    p.add_argument("--notify-retry-scale", type=_scale, default=1.0, metavar="X",
+                   help="multiply the notification retry schedule (2 s ... 3 h) by X (default 1; tests: 0.001)")
+
+    p = sub.add_parser("check-notify", help="judge a merchant's running notification handler (notifyUrl)",
+                       description="Sends the provider's notification and its broken twins to URL and judges "
+                                   "each answer: valid ones want exactly OK, forged ones anything else.")
+    p.add_argument("url", metavar="URL", help="the handler's URL (http or https)")
+    _secret_options(p)
+    p.add_argument("--merchant-no", metavar="N", help="your merchantNo (notifications carry none; shown in the report)")
+    p.add_argument("--trade-no", metavar="T", help="an order the handler knows (with --amount)")
+    p.add_argument("--amount", metavar="A", help="that order's amount, digits (with --trade-no)")
+    p.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                   help="time the handler may take to answer (default 10, the provider's)")
+    p.add_argument("--format", choices=("text", "json", "junit"), default="text")
 
     p = sub.add_parser("check-signer", help="property-test an external signer program against the reference",
                        description="Runs CMD once; writes {\"params\": {...}, \"secret\": \"...\"} lines to its "
@@ -278,7 +302,8 @@ def _cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             raise InputError(f"cannot write the report: {os_reason(exc)}", source=args.report) from None
     fake = FakeProvider(secret, args.merchant_no or DEFAULT_MERCHANT, strict=args.strict, source="serve")
     try:
-        return serve(fake, args.host, args.port, out, report_file, verbose=args.verbose, err=err)
+        return serve(fake, args.host, args.port, out, report_file, verbose=args.verbose, err=err,
+                     notify_retry_scale=args.notify_retry_scale)
     except OSError as exc:
         raise UsageErrorWithUsage(f"cannot listen on {args.host}:{args.port}: {os_reason(exc)}", "") from None
 
@@ -301,6 +326,69 @@ def _cmd_check_signer(args: argparse.Namespace, out: IO[str], err: IO[str]) -> i
     return EXIT_CLEAN if report.ok(args.strict) else EXIT_FINDINGS
 
 
+def _cmd_check_notify(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    import httpx
+
+    from . import report
+    from .credentials import resolve_secret
+    from .notify import battery, http_sender
+
+    secret = resolve_secret(args.secret_env, args.secret_file)
+    if secret is None:
+        raise UsageErrorWithUsage("check-notify needs the app secret the handler verifies with", "")
+    if (args.trade_no is None) != (args.amount is None):
+        raise UsageErrorWithUsage("give --trade-no and --amount together (an order the handler knows)", "")
+    if args.amount is not None and not (args.amount.isascii() and args.amount.isdigit()):
+        raise UsageErrorWithUsage("--amount is digits, like the Checkout amount", "")
+    url = httpx.URL(args.url) if args.url.startswith(("http://", "https://")) else None
+    if url is None or not url.host:
+        raise UsageErrorWithUsage(f"{args.url[:80]!r} is not an http(s) URL", "")
+    with httpx.Client() as client:
+        result = battery(http_sender(client), args.url, secret, args.trade_no, args.amount, args.timeout)
+    if result.unreachable:
+        first = result.cases[0][1]
+        raise InputError(f"cannot reach the handler: {first.failure}", source=args.url)
+    outcome = notify_outcome(result)
+    if args.format == "text":
+        write_notify_text(result, out, args.merchant_no)
+    else:
+        report.WRITERS[args.format](outcome, out)
+    return EXIT_FINDINGS if outcome.errors else EXIT_CLEAN
+
+
+def notify_outcome(result: Any) -> Any:
+    """A check-notify run in the report model of ``validate`` (one exchange per case)."""
+    from .validate import Outcome
+
+    outcome = Outcome(sources=[result.url], exchanges=len(result.cases))
+    for n, (case, _, found) in enumerate(result.cases):
+        outcome.judged.append(f"{result.url}#{n} {case.name}")
+        for f in found:
+            outcome.add(f)
+    return outcome
+
+
+def write_notify_text(result: Any, out: IO[str], merchant_no: str | None) -> None:
+    from .report import one_line
+
+    print(f"check-notify {one_line(result.url)}" + (f" (merchant {merchant_no})" if merchant_no else ""), file=out)
+    errors = 0
+    for case, delivery, found in result.cases:
+        answer = (f"HTTP {delivery.status} {delivery.text[:40]!r}" if delivery.status is not None
+                  else delivery.failure)
+        verdict = "FAIL" if any(f.severity == "error" for f in found) else ("warn" if found else "ok")
+        errors += verdict == "FAIL"
+        print(one_line(f"  {verdict:<4} {case.name}: {answer} ({delivery.elapsed_s * 1000:.0f} ms)"), file=out)
+        for f in found:
+            print(one_line(f"         {f.severity} {f.rule}: {f.message}"), file=out)
+            if f.hint:
+                print(one_line(f"         hint: {f.hint}"), file=out)
+    if result.generated_trade_no:
+        print("note: a generated tradeNo was used; a handler that refuses unknown orders needs --trade-no and "
+              "--amount of an order it knows", file=out)
+    print(f"{'FAIL' if errors else 'PASS'}: {len(result.cases)} case(s), {errors} failed", file=out)
+
+
 def _progress(err: IO[str]) -> Any:
     def show(count: int) -> None:
         err.write(f"\rjudged {count} exchanges...")
@@ -314,7 +402,7 @@ def _stdin(args: argparse.Namespace) -> IO[str] | None:
 
 
 _COMMANDS = {"schemas": _cmd_schemas, "sign": _cmd_sign, "doctor": _cmd_doctor, "validate": _cmd_validate,
-             "serve": _cmd_serve, "check-signer": _cmd_check_signer}
+             "serve": _cmd_serve, "check-signer": _cmd_check_signer, "check-notify": _cmd_check_notify}
 
 
 def run(argv: Sequence[str] | None, stdout: IO[str] | None = None, stderr: IO[str] | None = None,

@@ -245,7 +245,7 @@ def battery(send: Send, url: str, secret: signing.Secret, trade_no: str | None, 
 class Retrier:
     """Deliver a notification as the provider does: again on anything but OK, on the documented schedule."""
 
-    def __init__(self, send: Send, options: JudgeOptions, record: Callable[[Delivery, str], None],
+    def __init__(self, send: Send, options: JudgeOptions, record: Callable[[Delivery], None],
                  scale: float = 1.0, timeout: float = TIMEOUT_S) -> None:
         self.send, self.options, self.record = send, options, record
         self.scale, self.timeout = scale, timeout
@@ -258,11 +258,11 @@ class Retrier:
 
     def run(self, url: str, body: bytes, variants: tuple[str, ...] = ()) -> bool:
         """Deliver until acknowledged or out of retries; then the asked-for variants. True when acknowledged."""
-        for attempt, wait in enumerate((0.0, *RETRY_SCHEDULE_S)):
+        for wait in (0.0, *RETRY_SCHEDULE_S):
             if wait:
                 time.sleep(wait * self.scale)
             delivery = deliver(self.send, url, body, self.options, self.timeout)
-            self.record(delivery, f"notification, attempt {attempt + 1}")
+            self.record(delivery)
             if delivery.acknowledged:
                 break
         else:
@@ -270,7 +270,7 @@ class Retrier:
         for variant in variants:
             case = _variant(variant, body)
             delivery = deliver(self.send, url, case.body, self.options, self.timeout)
-            self.record(replace(delivery, findings=judge_case(case, delivery)), case.name)
+            self.record(replace(delivery, findings=judge_case(case, delivery)))
         return True
 
 

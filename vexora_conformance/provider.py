@@ -60,6 +60,7 @@ class Call:
     body: Any
     response: httpx.Response | None
     findings: list[Finding]
+    endpoint: str | None = "checkout"  # "query", "notify" (a notification the fake sent), None: unknown path
 
     def __repr__(self) -> str:
         # Not the dataclass repr: the body and the URL's query hold the payer's email, name and mobile.
@@ -198,7 +199,7 @@ class FakeProvider:
             findings = self.session.conclude(verdict, self.source, len(self.calls))
             outcome = self._queue.popleft() if self._queue else None
             call = Call(request, verdict.body if verdict.body is not None else _parsed(request.content), None,
-                        findings)
+                        findings, endpoint.name)
             self.calls.append(call)
         body = call.body
         if outcome is not None and outcome.kind == "connect-error":
@@ -218,7 +219,7 @@ class FakeProvider:
             f"{request.method[:16]} {request.url.path[:200]!r} is not an endpoint the provider documents "
             f"({', '.join(e.path for e in (CHECKOUT, QUERY))})")
         with self._lock:
-            call = Call(request, None, None, [replace(finding, source=self.source, index=len(self.calls))])
+            call = Call(request, None, None, [replace(finding, source=self.source, index=len(self.calls))], None)
             self.calls.append(call)
         call.response = _json(request, {"msg": "not found", "code": "8000", "timestamp": _now_ms(),
                                         "success": False, "data": None}, 404)
@@ -296,7 +297,7 @@ class FakeProvider:
         with self._lock:
             index = len(self.calls)
             findings = [replace(f, source=self.source, index=index) for f in delivery.findings]
-            self.calls.append(Call(request, _parsed(delivery.body), response, findings))
+            self.calls.append(Call(request, _parsed(delivery.body), response, findings, "notify"))
 
     def assert_conformant(self, strict: bool | None = None) -> None:
         """Fail (``AssertionError``) with one readable block when any call broke the contract."""

@@ -22,14 +22,16 @@ import httpx
 
 from .errors import os_reason
 from .jsontext import json_bytes
-from .provider import CHECKOUT_REGEX, OUTCOME_KINDS, FakeProvider, Outcome
+from .judge import JudgeOptions
+from .notify import VARIANTS, Retrier, http_sender
+from .provider import OUTCOME_KINDS, PROVIDER_PATHS, FakeProvider, Outcome
 from .validate import Outcome as Report
 
 MAX_BODY = 1024 * 1024
 CONTROL = "/__vexora__/"
 OUTCOME_FIELDS: dict[str, type | tuple[type, ...]] = {"code": str, "msg": str, "status": str, "http_status": int,
                                                       "delay": (int, float)}
-_CHECKOUT = re.compile(CHECKOUT_REGEX)
+_PROVIDER = re.compile(PROVIDER_PATHS)
 _LENGTH = re.compile(r"[0-9]{1,12}\Z")
 
 
@@ -49,10 +51,29 @@ def report_of(fake: FakeProvider) -> Report:
     report = Report(sources=[fake.source])
     for index, call in enumerate(fake.snapshot()):
         report.exchanges += 1
+        if call.endpoint is not None:
+            report.by_endpoint[call.endpoint] += 1
         report.judged.append(f"{fake.source}#{index} {call.request.method} {call.request.url.path}")
         for f in call.findings:
             report.add(f)
     return report
+
+
+def parse_payment(payload: Any) -> tuple[str, str, str | None, tuple[str, ...]]:
+    """``{"tradeNo": ..., "status": "0000", "amount": "...", "variants": [...]}``; ValueError with a reason."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("tradeNo"), str):
+        raise ValueError('expected {"tradeNo": "...", "status": "0000", "amount": "...", "variants": [...]}')
+    unknown = set(payload) - {"tradeNo", "status", "amount", "variants"}
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(sorted(repr(k)[:40] for k in unknown))}")
+    variants = payload.get("variants", [])
+    if not isinstance(variants, list) or any(v not in VARIANTS for v in variants):
+        raise ValueError(f"variants must be a list of {', '.join(VARIANTS)}")
+    status = payload.get("status", "0000")
+    amount = payload.get("amount")
+    if not isinstance(status, str) or (amount is not None and not isinstance(amount, str)):
+        raise ValueError("status and amount are strings")
+    return payload["tradeNo"], status, amount, tuple(variants)
 
 
 def parse_scenario(payload: Any) -> tuple[Outcome, int]:
@@ -147,17 +168,18 @@ class Handler(BaseHTTPRequestHandler):
         path = target.split("?", 1)[0]
         if path.startswith(CONTROL):
             self._control(path[len(CONTROL):], body)
-        elif _CHECKOUT.match(path):
-            self._checkout(target, body)
+        elif _PROVIDER.match(path):
+            self._provider(target, body)
         elif self.command == "GET" and path.startswith("/cashier/"):
             self._send(200, b"<!doctype html><title>Vexora cashier (fake)</title>"
                             b"<h1>Fake cashier page</h1><p>vexora-conformance serve</p>", "text/html")
         else:
-            self._json(404, {"code": "8000", "msg": "not found: the fake serves POST .../v1/vexora/checkout"})
+            self._json(404, {"code": "8000", "msg": "not found: the fake serves POST .../v1/vexora/checkout and "
+                                                    ".../v1/vexora/queryPayInResult"})
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
-    def _checkout(self, path: str, body: bytes) -> None:
+    def _provider(self, path: str, body: bytes) -> None:
         fake = self.server.fake
         url = f"{self.server.base_url}{path}"
         request = httpx.Request(self.command, url, headers=list(self.headers.items()), content=body)
@@ -185,35 +207,61 @@ class Handler(BaseHTTPRequestHandler):
                 return
             fake.queue(outcome, times)
             self._json(200, {"queued": times, "outcome": outcome.kind})
+        elif what == "pay" and self.command == "POST":
+            self._pay(body)
         elif what == "reset" and self.command == "POST":
             fake.reset()
             self._json(200, {"reset": True})
         else:
-            self._json(404, {"error": "control endpoints: GET findings, POST scenario, POST reset"})
+            self._json(404, {"error": "control endpoints: GET findings, POST scenario, POST pay, POST reset"})
+
+    def _pay(self, body: bytes) -> None:
+        """Pay an order (``{"tradeNo", "status", "amount", "variants"}``), then notify its notifyUrl meanwhile."""
+        fake = self.server.fake
+        try:
+            trade_no, status, amount, variants = parse_payment(json.loads(body or b"null"))
+            notification = fake.pay(trade_no, status, amount)
+        except (ValueError, RecursionError) as exc:
+            self._json(400, {"error": str(exc)[:300]})
+            return
+        order = fake.orders.get(trade_no)
+        notify_url = order.notify_url if order is not None else None
+        if notify_url:
+            self.server.notifier.start(notify_url, json_bytes(notification), variants)
+        self._json(200, {"paid": trade_no, "notification": notification, "notifyUrl": notify_url,
+                         "notifying": bool(notify_url)})
 
 
 class VexoraServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], fake: FakeProvider, verbose: bool = False) -> None:
-        super().__init__(address, Handler)
+    def __init__(self, address: tuple[str, int], fake: FakeProvider, verbose: bool = False,
+                 notify_retry_scale: float = 1.0) -> None:
         self.fake = fake
         self.verbose = verbose
+        self.notify_client = httpx.Client()  # before binding: a failed bind calls server_close()
+        self.notifier = Retrier(http_sender(self.notify_client), JudgeOptions(secret=fake.secret),
+                                fake.record_delivery, scale=notify_retry_scale)
+        super().__init__(address, Handler)
         host, port = self.server_address[:2]
         self.base_url = f"http://{host!s}:{port}"
         fake.base_url = self.base_url  # paymentUrl points at the cashier page this server serves
 
+    def server_close(self) -> None:
+        super().server_close()
+        self.notify_client.close()
+
 
 def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str] | None,
-          verbose: bool = False, err: IO[str] | None = None) -> int:
+          verbose: bool = False, err: IO[str] | None = None, notify_retry_scale: float = 1.0) -> int:
     """Run until SIGINT/SIGTERM; then write the report (to the open file ``report``, which is closed).
 
     Returns 1 if any error finding was recorded, 2 when the report could not be written.
     """
     from . import report as reports
 
-    server = VexoraServer((host, port), fake, verbose)
+    server = VexoraServer((host, port), fake, verbose, notify_retry_scale)
     print(server.base_url, file=out, flush=True)
     stop = threading.Event()
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from .capture import Malformed, item_from_line, iter_lines, read_capture, skip_bom, skip_line, sniff_format
-from .contract.rules import rule
+from .contract.rules import endpoint_of_rule, rule
+from .contract.tables import ENDPOINTS as ENDPOINT_NAMES
 from .errors import InputError, os_reason
 from .harsplit import BOM
 from .judge import JudgeOptions, Session, Verdict, judge_exchange
@@ -36,6 +37,7 @@ class Outcome:
     malformed: int = 0
     by_rule: Counter[str] = field(default_factory=Counter)
     sources: list[str] = field(default_factory=list)
+    by_endpoint: Counter[str] = field(default_factory=Counter)  # exchanges judged per endpoint
 
     @property
     def errors(self) -> int:
@@ -52,7 +54,16 @@ class Outcome:
     def summary(self) -> dict[str, Any]:
         return {"sources": self.sources, "exchanges": self.exchanges, "skipped": self.skipped,
                 "malformed": self.malformed, "errors": self.errors, "warnings": self.warnings,
-                "by_rule": dict(sorted(self.by_rule.items()))}
+                "by_rule": dict(sorted(self.by_rule.items())), "by_endpoint": self.endpoint_counts()}
+
+    def endpoint_counts(self) -> dict[str, dict[str, int]]:
+        """Exchanges, errors and warnings per endpoint (checkout, query, notify), in that order."""
+        counts = {name: {"exchanges": n, "errors": 0, "warnings": 0} for name, n in self.by_endpoint.items()}
+        for f in self.findings:
+            name = endpoint_of_rule(f.rule)
+            if name is not None:
+                counts.setdefault(name, {"exchanges": 0, "errors": 0, "warnings": 0})[f"{f.severity}s"] += 1
+        return {name: counts[name] for name in ENDPOINT_NAMES if name in counts}
 
 
 # (kind, index, "METHOD path" or the malformed reason, verdict): what a reader + judge produce per record.
@@ -106,7 +117,7 @@ def _judge_lines(name: str, start: int, end: int, options: JudgeOptions) -> list
                 v = judge_exchange(item, options)
                 # Plain tuples: a dataclass per record costs more to pickle than the judging saves.
                 out.append(("x", index, _what(item), tuple(v.findings) or None, v.merchant_no, v.trade_no,
-                            v.platform_trade_no, v.body_is_object))
+                            v.platform_trade_no, v.body_is_object, v.endpoint))
             elif isinstance(item, Malformed):
                 out.append(("m", index, item.reason))
             else:
@@ -131,8 +142,8 @@ def _parallel(name: str, options: JudgeOptions, jobs: int, size: int) -> Iterato
             for kind, index, text, *rest in chunk:
                 verdict = None
                 if kind == "x":
-                    findings, merchant, trade_no, platform, is_object = rest
-                    verdict = Verdict(list(findings or ()), merchant, trade_no, platform, None, is_object)
+                    findings, merchant, trade_no, platform, is_object, endpoint = rest
+                    verdict = Verdict(list(findings or ()), merchant, trade_no, platform, None, is_object, endpoint)
                 yield kind, index + offset, text, verdict
             offset += len(chunk)
 
@@ -178,6 +189,7 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
                 continue
             assert verdict is not None
             outcome.exchanges += 1
+            outcome.by_endpoint[verdict.endpoint] += 1
             if keep_labels:
                 outcome.judged.append(f"{name}#{index} {text}")
             for f in session.conclude(verdict, name, index):

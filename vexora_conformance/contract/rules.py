@@ -141,5 +141,13 @@ _RULES += [
 RULES: dict[str, Rule] = {r.id: r for r in _RULES}
 
 
+def endpoint_of_rule(rule_id: str) -> str | None:
+    """Which endpoint a finding is about: by its prefix; None for the run-level rules (input, doc, unchecked)."""
+    head = rule_id.split(".", 1)[0]
+    if head in ("query", "notify"):
+        return head
+    return None if head in ("input", "doc") or rule_id == "sign.unchecked" else "checkout"
+
+
 def rule(rule_id: str) -> Rule:
     return RULES[rule_id]
