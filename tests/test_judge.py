@@ -398,3 +398,73 @@ def test_each_public_mutation_is_reported_as_it_promises(mutation_and_body: tupl
     mutation, b = mutation_and_body
     found = findings(exchange(b), merchant_no="1000000001")
     assert (mutation.rule, mutation.pointer) in {(f.rule, f.pointer) for f in found}, (mutation.id, rules_of(found))
+
+
+# --- the status query and the notification: the same checks, each under its own rule ids ---
+
+QUERY_URL = "https://h.example/mx/v1/vexora/queryPayInResult"
+NOTIFY_URL = "https://merchant.example/hooks/vexora"
+
+
+def signed(fields: dict[str, Any]) -> dict[str, Any]:
+    fields = {k: v for k, v in fields.items() if v is not ...}
+    return {**fields, "sign": signing.sign(fields, SECRET)}
+
+
+def query(**changes: Any) -> dict[str, Any]:
+    return signed({"tradeNo": "T1", "timestamp": str(int(NOW * 1000)), **changes})
+
+
+def notification(**changes: Any) -> dict[str, Any]:
+    return signed({"platFormTradeNo": "P1", "tradeNo": "T1", "amount": "300", "status": "0000", **changes})
+
+
+def test_a_clean_query_and_a_clean_acknowledged_notification_have_no_finding() -> None:
+    answer = {"msg": "success", "code": "0000", "timestamp": 1, "success": True,
+              "data": {"tradeNo": "T1", "platFormTradeNo": "P1", "status": "0000", "message": "Success",
+                       "amount": "300", "receivedAmount": "300", "paymentList": []}}
+    assert findings(exchange(query(), url=QUERY_URL, response=Response(200, {}, json.dumps(answer)))) == []
+    ok = Response(200, {}, "OK")
+    assert findings(exchange(notification(), url=NOTIFY_URL, headers={"Content-Type": "application/json"},
+                             response=ok)) == []
+
+
+@pytest.mark.parametrize(("make", "url", "expected"), [
+    (lambda: query(timestamp=...), QUERY_URL, "query.request.required"),
+    (lambda: {**query(), "tradeNo": "T2"}, QUERY_URL, "query.sign.mismatch"),
+    (lambda: query(timestamp=1764000000000.5), QUERY_URL, "query.request.type"),
+    (lambda: query(extra="x"), QUERY_URL, "query.request.unknown-field"),
+    (lambda: notification(status=...), NOTIFY_URL, "notify.request.required"),
+    (lambda: {**notification(), "amount": "1"}, NOTIFY_URL, "notify.sign.mismatch"),
+    (lambda: notification(amount="3.5"), NOTIFY_URL, "notify.request.format"),
+])
+def test_the_other_endpoints_report_under_their_own_ids(make: Any, url: str, expected: str) -> None:
+    found = rules_of(findings(exchange(make(), url=url)))
+    assert expected in found and not any(r.startswith(("request.", "sign.", "response.")) for r in found), found
+
+
+def test_the_query_path_is_judged_and_a_near_miss_is_flagged() -> None:
+    assert "query.request.path" in rules_of(findings(exchange(query(), url=QUERY_URL.lower() + "/")))
+    assert "query.request.method" in rules_of(findings(exchange(query(), url=QUERY_URL, method="GET")))
+
+
+@pytest.mark.parametrize(("note", "status", "text", "expected"), [
+    (notification, 200, "OK", None),
+    (notification, 200, "success", "notify.reply"),
+    (notification, 200, '{"code":"OK"}', "notify.reply"),
+    (notification, 500, "OK", "notify.reply"),
+    (notification, 200, " OK\n", "notify.reply-padded"),
+    (lambda: {**notification(), "amount": "1"}, 200, "OK", "notify.accepts-bad-sign"),
+    (lambda: {**notification(), "amount": "1"}, 400, "FAIL", None),
+    (lambda: notification(status=...), 200, "OK", "notify.malformed-accepted"),
+])
+def test_the_merchants_answer_to_a_notification(note: Any, status: int, text: str, expected: str | None) -> None:
+    found = rules_of(findings(exchange(note(), url=NOTIFY_URL, response=Response(status, {}, text))))
+    answer_rules = [r for r in found if r in ("notify.reply", "notify.reply-padded", "notify.accepts-bad-sign",
+                                              "notify.malformed-accepted")]
+    assert answer_rules == ([expected] if expected else []), found
+
+
+def test_a_door_may_name_the_endpoint() -> None:
+    ex = Exchange(Request("POST", "https://m.example/x", header_map(HEADERS), json.dumps(query())), endpoint="query")
+    assert judge_exchange(ex, JudgeOptions(secret=signing.Secret(SECRET))).endpoint == "query"

@@ -128,7 +128,7 @@ def test_handler(vexora_mock, asgi):
 '''
 
 
-@pytest.mark.parametrize("kind", [CORRECT, "answers success", "skips the sign check", "answers JSON"])
+@pytest.mark.parametrize("kind", [CORRECT, *sorted(MISTAKES)])
 def test_the_plugin_delivers_to_wsgi_and_asgi_apps_and_judges_the_answer(pytester: pytest.Pytester,
                                                                          kind: str) -> None:
     pytester.syspathinsert(str(__import__("pathlib").Path(__file__).resolve().parents[1]))

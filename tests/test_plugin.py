@@ -79,7 +79,7 @@ def test_each_defective_client_fails_with_its_rule(pytester: pytest.Pytester, ru
         result = inner(pytester, DEFECTS[rule], strict=True)
         result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines([
-        "*vexora_mock: the client broke the Checkout contract*",
+        "*vexora_mock: the client broke the provider's contract*",
         f"*call #* {rule.strip()} *",
         "*hint: *",
     ])

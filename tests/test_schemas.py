@@ -197,3 +197,61 @@ def test_the_fast_path_accepts_documented_valid_bodies(body: dict[str, Any]) -> 
     """Not a correctness property (the full checker would accept them too): it keeps the speed-up real."""
     assert schemas.fast_accept(schemas.load_schema("checkout-request-body"))(body)
     assert schemas.fast_accept(schemas.load_schema("checkout-request-body.strict"))(body)
+
+
+# --- the status query and the notification ---
+
+QUERY, NOTIFY = load_spec("query"), load_spec("notify")
+
+
+def test_every_endpoint_has_its_schemas_and_the_checkout_names_stay() -> None:
+    assert {n.split("-", 1)[0] for n in schemagen.SCHEMAS} == {"checkout", "query", "notify"}
+    assert {"checkout-request-headers", "checkout-request-body", "checkout-request-body.strict",
+            "checkout-response-body", "checkout-response-body.strict"} <= set(schemagen.SCHEMAS)
+    for name in schemagen.SCHEMAS:
+        doc = schemas.load_schema(name)
+        assert doc["$id"].startswith(f"urn:vexora-conformance:schema:{name.split('-', 1)[0]}:") and doc["title"]
+
+
+@pytest.mark.parametrize("name, instance", [("query-request-body", QUERY.example_request),
+                                            ("query-response-body", QUERY.example_response),
+                                            ("query-request-headers", {}),
+                                            ("notify-request-body", {**NOTIFY.example_request, "sign": "0" * 32})])
+def test_the_other_pages_examples_validate(name: str, instance: Any) -> None:
+    assert pointers_jsonschema(name, instance) == set()
+    assert pointers_compiled(name, instance) == set()
+
+
+def test_the_query_example_omits_what_its_table_requires_and_strict_says_so() -> None:
+    strict = "query-response-body.strict"
+    conflicts = {"/data/receivedAmount", "/data/paymentList", "/timestamp", "/success"}  # every one in spec/query.md
+    assert pointers_compiled(strict, QUERY.example_response) == conflicts
+    assert pointers_jsonschema(strict, QUERY.example_response) == conflicts
+    doc = schemas.load_schema("query-response-body")
+    assert doc[schemagen.OPEN_KEY] and doc["properties"]["data"]["properties"]["paymentList"]["type"] == "array"
+
+
+def test_notification_fields_of_unknown_type_are_not_asserted() -> None:
+    doc = schemas.load_schema("notify-request-body")
+    assert "type" not in doc["properties"]["message"] and doc["properties"]["message"][schemagen.SOURCE_KEY] == "[int]"
+    assert pointers_compiled("notify-request-body", {**NOTIFY.example_request, "sign": "0" * 32, "message": 5}) \
+        == set()
+
+
+query_bodies = st.fixed_dictionaries({}, optional={k: json_scalars for k in ("tradeNo", "timestamp", "sign", "x")})
+query_answers = st.fixed_dictionaries(
+    {"msg": st.just("success"), "code": st.sampled_from(["0000", "8000"])},
+    optional={"timestamp": json_scalars, "success": json_scalars, "data": st.one_of(json_scalars, st.fixed_dictionaries(
+        {}, optional={k: json_scalars for k in ("tradeNo", "platFormTradeNo", "status", "message", "amount",
+                                                "receivedAmount", "paymentList")}))})
+notifications = st.fixed_dictionaries({}, optional={k: json_scalars for k in (
+    "platFormTradeNo", "tradeNo", "amount", "status", "sign", "message", "remark")})
+
+
+@given(query_bodies, query_answers, notifications)
+def test_compiled_checkers_of_the_other_endpoints_agree_with_jsonschema(body: Any, answer: Any, note: Any) -> None:
+    for name, instance in (("query-request-body", body), ("query-response-body", answer),
+                           ("query-response-body.strict", answer), ("notify-request-body", note)):
+        assert pointers_compiled(name, instance) == pointers_jsonschema(name, instance), name
+        if schemas.fast_accept(schemas.load_schema(name))(instance):
+            assert pointers_jsonschema(name, instance) == set(), name

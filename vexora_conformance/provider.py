@@ -25,7 +25,7 @@ from .contract.signing import Secret
 from .jsontext import json_bytes
 from .judge import JudgeOptions, Session, judge_exchange
 from .models import Exchange, Finding, Request, header_map
-from .notify import TIMEOUT_S, Delivery, deliver_to
+from .notify import TIMEOUT_S, Case, Delivery, deliver_to, judge_case
 from .orders import PAID, PROCESSING, OrderBook, notification, query_data
 from .report import one_line
 
@@ -120,6 +120,7 @@ class FakeProvider:
     calls: list[Call] = field(default_factory=list)
     orders: OrderBook = field(default_factory=OrderBook)
     _queue: deque[Outcome] = field(default_factory=deque)
+    _acknowledged: set[bytes] = field(default_factory=set, repr=False)  # notification bodies answered OK
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -156,6 +157,7 @@ class FakeProvider:
         with self._lock:
             self.calls.clear()
             self._queue.clear()
+            self._acknowledged.clear()
             self.session = Session(self.options)
         self.orders.clear()
 
@@ -285,6 +287,12 @@ class FakeProvider:
             body = self.notification(trade_no, status, amount)
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         delivery = deliver_to(target, url, raw, JudgeOptions(secret=self.secret), timeout)
+        with self._lock:
+            repeat = raw in self._acknowledged
+            if delivery.acknowledged:
+                self._acknowledged.add(raw)
+        if repeat:  # the provider's retry of a notification the handler already acknowledged
+            delivery = replace(delivery, findings=judge_case(Case("a repeat", raw, "duplicate"), delivery))
         self.record_delivery(delivery)
         return delivery
 
@@ -359,7 +367,7 @@ def failure_report(calls: list[Call], strict: bool) -> str:
     errors = sum(f.severity == "error" for f in listed)
     if not errors and not (strict and listed):
         return ""
-    lines = [f"vexora_mock: the client broke the Checkout contract "
+    lines = [f"vexora_mock: the client broke the provider's contract "
              f"({errors} error(s), {len(listed) - errors} warning(s)):"]
     for f in listed:
         lines.append(one_line(f"  call #{f.index} {f.severity} {f.rule} {f.pointer or '-'}: {f.message}"))
