@@ -50,9 +50,10 @@ def test_sign_json_and_ambiguity_warnings(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("mistake", MISTAKE_IDS)
 def test_doctor_names_each_single_mistake_from_the_command_line(mistake: str) -> None:
-    observed = sign_with(TRAP_BODY, CANARY, recipes_for(mistake)[0], merchant_no="1000000001")
+    secret = f" {CANARY}\t"  # white space around it, so that secret-trimmed can show too
+    observed = sign_with(TRAP_BODY, secret, recipes_for(mistake)[0], merchant_no="1000000001")
     code, out, err = cli(["doctor", "-", "--sign", observed, "--merchant-no", "1000000001", "--format", "json"],
-                         json.dumps(TRAP_BODY))
+                         json.dumps(TRAP_BODY), env={"VEXORA_SECRET": secret})
     assert code == 1, err
     assert json.loads(out)["matches"] == [mistake]
     assert CANARY not in out + err

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -11,14 +13,16 @@ from typing import Any
 
 import pytest
 
+from vexora_conformance import signer_check
 from vexora_conformance.cli import run
 from vexora_conformance.contract import signing
 from vexora_conformance.contract.diagnosis import MISTAKE_IDS
 from vexora_conformance.signer_check import check_signer
 
 MISTAKEN = str(Path(__file__).with_name("signers") / "mistaken_signer.py")
-# Nulls are edge tier: a signer that skips them diverges, and fails only with --strict.
-EDGE_ONLY = {"null-skipped"}
+# Nulls, booleans and nested values are edge tier: a signer that mishandles them diverges, failing only with --strict.
+EDGE_ONLY = {"null-skipped", "boolean-as-digit", "nested-skipped"}
+JS_ONLY = {"nested-as-js-string", "number-as-js", "integer-precision-lost"}  # tested with the Node signer
 
 
 def check(*args: str) -> tuple[int, str, str]:
@@ -33,17 +37,80 @@ def test_a_correct_external_signer_passes() -> None:
     assert out.strip().splitlines()[-1].startswith("PASS")
 
 
-@pytest.mark.parametrize("mistake", MISTAKE_IDS)
+@pytest.mark.parametrize("mistake", [m for m in MISTAKE_IDS if m not in JS_ONLY])
 def test_each_single_mistake_fails_named_with_a_minimal_example(mistake: str) -> None:
     strict = ["--strict"] if mistake in EDGE_ONLY else []
-    code, out, err = check(*strict, "--merchant-no", "1000000001", "--format", "json", "--", sys.executable, MISTAKEN,
-                           mistake)
+    code, out, err = check(*strict, "--examples", "150", "--merchant-no", "1000000001", "--format", "json", "--",
+                           sys.executable, MISTAKEN, mistake)
     assert code == 1, err
     report = json.loads(out)
     first = (report["failures"] or report["divergences"])[0]
     assert any(mistake in m.split("+") for m in first["diagnosis"]), first
     assert first["expected"] != first["received"]
     assert first["expected"] == signing.sign(first["params"], first["secret"])  # reproducible as printed
+    tier = "contract" if report["failures"] else "edge"
+    assert report["root_causes"][tier] == [mistake]  # one mistake, one root cause
+
+
+NODE_MISTAKEN = str(Path(__file__).resolve().parent / "signers" / "mistaken_signer.js")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed on this machine: the JavaScript "
+                                                          "client's mistakes were not exercised")
+@pytest.mark.parametrize("mistake", [*sorted(JS_ONLY), "case-insensitive-sort", "url-encoded-values",
+                                     "null-skipped"])
+def test_a_javascript_clients_mistakes_are_each_named(mistake: str) -> None:
+    """A TypeScript-style signer: JavaScript's own number rendering comes with it, as a second root cause."""
+    code, out, err = check("--strict", "--examples", "150", "--format", "json", "--", "node", NODE_MISTAKEN, mistake)
+    report = json.loads(out)
+    causes = report["root_causes"]["contract"] + report["root_causes"]["edge"]
+    assert code == 1 and mistake in causes, (causes, err)
+    assert set(causes) <= {mistake, "number-as-js", "integer-precision-lost"}, causes
+
+
+PHP_LIKE = """
+import hashlib, json, sys
+for line in sys.stdin:
+    case = json.loads(line)
+    params = case["params"]
+    keys = sorted(k for k in params if k != "sign")  # code-point order, not UTF-16
+    text = "".join(f"{k}={params[k]}" for k in keys if params[k] != "")
+    print(hashlib.md5((text + case["secret"].strip()).encode("utf-8", "replace")).hexdigest(), flush=True)
+"""
+
+
+def test_every_root_cause_of_a_signer_with_two_is_listed(tmp_path: Path) -> None:
+    """A PHP-style client: code-point key order and a trimmed secret, each with its own smallest example."""
+    script = tmp_path / "php_like.py"
+    script.write_text(PHP_LIKE)
+    code, out, _ = check("--strict", "--format", "json", "--", sys.executable, str(script))
+    report = json.loads(out)
+    assert code == 1 and {"codepoint-order", "secret-trimmed"} <= set(report["root_causes"]["contract"]), report
+    examples = {f["cause"]: f for f in report["failures"]}  # a test vector or a generated body
+    assert examples["secret-trimmed"]["secret"] != examples["secret-trimmed"]["secret"].strip()
+    assert "U+FFFF" in examples["codepoint-order"]["reach"]["codepoint-order"]
+    code, text, _ = check("--", sys.executable, str(script))
+    assert "root causes: contract: " in text and "secret-trimmed" in text.splitlines()[-2]
+
+
+def test_a_python_signer_that_raises_on_an_edge_case_is_a_divergence_not_a_crash() -> None:
+    def ordinary(params: dict[str, Any], secret: str) -> str:
+        text = "".join(f"{k}={'null' if params[k] is None else params[k]}"
+                       for k in sorted(params, key=lambda k: k.encode("utf-16-be", "surrogatepass"))
+                       if k != "sign" and params[k] != "")
+        return hashlib.md5((text + secret).encode()).hexdigest()  # raises on a lone surrogate
+
+    report = signer_check.check_signer(ordinary, examples=50)  # passes: edge divergences fail only strictly
+    raised = [d for d in report.divergences if d.received.startswith("raised ")]
+    assert raised and "lone-surrogate" in raised[0].ambiguities
+
+
+def test_a_python_signer_that_raises_on_a_contract_case_fails_with_its_input() -> None:
+    def broken(params: dict[str, Any], secret: str) -> str:
+        raise ValueError("cannot sign")
+
+    with pytest.raises(AssertionError, match="raised ValueError"):
+        signer_check.check_signer(broken, examples=5)
 
 
 def test_a_shrunk_example_is_small() -> None:
@@ -57,7 +124,7 @@ def test_a_shrunk_example_is_small() -> None:
 def test_null_skipping_is_an_edge_divergence_without_strict() -> None:
     code, out, _ = check("--", sys.executable, MISTAKEN, "null-skipped")
     assert code == 0
-    assert "edge-tier divergence" in out and "null-value" in out
+    assert "edge-tier divergence" in out and "(null-skipped)" in out and "reach of null-skipped" in out
 
 
 def test_text_report_shows_expected_received_and_diagnosis() -> None:

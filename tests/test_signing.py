@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import re
 from typing import Any
 
@@ -126,15 +128,17 @@ def test_secret_is_masked_everywhere() -> None:
 TRAP_BODY = {
     "amount": "300", "timestamp": "1728609257212", "tradeNo": "T1", "notifyUrl": "https://m.example/cb?a=1",
     "remark": None, "payer": " padded ", "email": "", "Zeta": "z", "\uFF21": "x", "\U0001F600": "y",
+    "promo": True, "meta": {"a": [1, 2]}, "rate": 300.0, "big": 2**60 + 1,
     "sign": "placeholder",
 }
+PADDED_SECRET = " trap-secret\n"  # white space around it, as a secret pasted from a file often has
 
 
 @pytest.mark.parametrize("mistake", MISTAKE_IDS)
 def test_doctor_names_each_single_mistake(mistake: str) -> None:
     for recipe in recipes_for(mistake):
-        observed = sign_with(TRAP_BODY, SECRET, recipe, merchant_no="1000000001")
-        d = signing.diagnose(TRAP_BODY, SECRET, observed, merchant_no="1000000001")
+        observed = sign_with(TRAP_BODY, PADDED_SECRET, recipe, merchant_no="1000000001")
+        d = signing.diagnose(TRAP_BODY, PADDED_SECRET, observed, merchant_no="1000000001")
         assert not d.correct
         assert d.matches == (mistake,), d.summary
 
@@ -242,7 +246,8 @@ from tests.signers.mistaken_signer import sign as independent_mistaken_sign  # n
     {"aB": "2", "a_b": "1"},           # case-folding to lower (as PHP and most do) puts '_' first
     {"\U0001F600": "y", "\uFF21": "x"},  # written in Java order, yet code-point order differs
     {"a": None, "b": "1"},
-], ids=["trap", "padded", "url", "blank", "case", "fold", "astral", "null"])
+    {"flag": True, "off": False, "meta": {"k": [1, "x"]}, "list": [], "a": "x y"},  # PHP: booleans, arrays
+], ids=["trap", "padded", "url", "blank", "case", "fold", "astral", "null", "php"])
 def test_doctor_agrees_with_an_independent_mistaken_signer(mistake: str, params: dict[str, Any]) -> None:
     observed = independent_mistaken_sign(params, SECRET, mistake)
     d = signing.diagnose(params, SECRET, observed, merchant_no="1000000001")
@@ -270,3 +275,60 @@ def test_a_pair_is_explained_with_both_mistakes() -> None:
     d = signing.diagnose(TRAP_BODY, SECRET, observed)
     assert d.correct is False and d.matches == ("ampersand-joined+key-param-secret",)
     assert d.explanations[0].count(" and ") == 1 and "'&'" in d.explanations[0] and "&key=" in d.explanations[0]
+
+
+def test_doctor_names_a_trimmed_secret_from_an_independent_signer() -> None:
+    params = {"amount": "300", "tradeNo": "T1"}
+    observed = independent_mistaken_sign(params, " padded-secret\t", "secret-trimmed")
+    assert signing.diagnose(params, " padded-secret\t", observed).matches == ("secret-trimmed",)
+    assert signing.diagnose(params, "unpadded", independent_mistaken_sign(params, "unpadded", "correct")).correct
+
+
+def test_doctor_names_percent_encoding_as_url_encoded_values() -> None:
+    params = {"remark": "a b/c", "tradeNo": "T1"}
+    observed = independent_mistaken_sign(params, SECRET, "url-encoded-values-raw")
+    assert signing.diagnose(params, SECRET, observed).matches == ("url-encoded-values",)
+
+
+def test_doctor_knows_a_stale_sign_left_in_the_body() -> None:
+    """A copied example body: its old sign was still there when the client signed, then replaced."""
+    stale = {"amount": "300", "tradeNo": "T1", "sign": "0be92a962072b1786a01a2cab4891a1d"}
+    observed = hashlib.md5(("amount=300sign=0be92a962072b1786a01a2cab4891a1dtradeNo=T1" + SECRET).encode()).hexdigest()
+    assert signing.diagnose(stale, SECRET, observed).matches == ("sign-included",)
+
+
+def test_doctor_never_blames_the_secret_while_an_uncertain_value_could_explain_it() -> None:
+    params = {"amount": "300", "rate": 2.5e-3, "flag": None}
+    d = signing.diagnose(params, SECRET, "0" * 32)
+    assert "secret differs" not in d.summary and "uncertain" in d.summary and "null-value at /flag" in d.summary
+    assert "secret differs" in signing.diagnose({"amount": "300"}, SECRET, "0" * 32).summary
+
+
+@pytest.mark.parametrize("observed", ["zz", "abc", "0" * 31, "g" * 32])
+def test_a_sign_that_is_not_hex_is_said_to_be_so(observed: str) -> None:
+    d = signing.diagnose({"amount": "300"}, SECRET, observed)
+    assert "not 32 lower-case hex digits" in d.summary and "secret" not in d.summary
+
+
+def test_case_insensitive_sort_is_not_named_for_keys_without_case() -> None:
+    params = {"\U0001F600": "y", "\uFF21": "x", "1": "z"}  # no key changes when lower-cased
+    observed = independent_mistaken_sign(params, SECRET, "codepoint-order")
+    assert signing.diagnose(params, SECRET, observed).matches == ("codepoint-order",)
+
+
+def test_javascript_renderings_match_node() -> None:
+    """js_number and js_string against Node itself, on awkward numbers and nested values."""
+    import shutil
+    import subprocess
+
+    from vexora_conformance.contract.renderings import js_json, js_string
+
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed on this machine: JavaScript renderings were not cross-checked")
+    values = [300.0, 1e21, 1e-7, 0.1 + 0.2, 123456789012345680000.0, 5e-324, -0.5, 2**60 + 1, 4.35, 1e300,
+              [1, [2.5, None], {"a": 1.0}], [], {"b": [True, "x"]}]
+    script = ("const v = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+              "console.log(JSON.stringify(v.map(x => [String(x), JSON.stringify(x)])));")
+    node = subprocess.run(["node", "-e", script], input=json.dumps(values), capture_output=True, text=True,
+                          check=True)
+    assert json.loads(node.stdout) == [[js_string(v), js_json(v)] for v in values]

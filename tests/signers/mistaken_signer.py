@@ -16,6 +16,8 @@ def java_key(k):
 
 
 def render(v):
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
     return "null" if v is None else "true" if v is True else "false" if v is False else str(v)
 
 
@@ -31,22 +33,30 @@ def sign(params, secret, mistake=None):
         params["sign"] = ""
     if MISTAKE == "merchant-no-included":
         params["merchantNo"] = "1000000001"
-    keys = {"insertion-order": list(params), "case-insensitive-sort": sorted(params, key=str.lower),
+    keys = {"insertion-order": list(params), "case-insensitive-sort": sorted(params, key=lambda k: java_key(k.lower())),
             "codepoint-order": sorted(params)}.get(MISTAKE, sorted(params, key=java_key))
     pairs = []
     for k in keys:
         v = params[k]
         if v is None and MISTAKE == "null-skipped":
             continue
+        if isinstance(v, (dict, list)) and MISTAKE == "nested-skipped":
+            continue
         text = render(v)
+        if isinstance(v, bool) and MISTAKE == "boolean-as-digit":
+            text = "1" if v else ""  # PHP's (string) cast
         if MISTAKE == "values-trimmed":
             text = text.strip()
         if MISTAKE == "url-encoded-values":
             text = urllib.parse.quote_plus(text, safe="", errors="replace")
+        if MISTAKE == "url-encoded-values-raw":  # PHP rawurlencode: %20 for a space
+            text = urllib.parse.quote(text, safe="-_.~", errors="replace")
         if text == "" and MISTAKE != "empty-included" and not (k == "sign" and MISTAKE == "sign-included-empty"):
             continue
         pairs.append(f"{k}={text}")
     joined = ("&" if MISTAKE == "ampersand-joined" else "").join(pairs)
+    if MISTAKE == "secret-trimmed":
+        secret = secret.strip()  # PHP trim() on the configured secret
     data = {"secret-prefixed": secret + joined, "key-param-secret": joined + "&key=" + secret}.get(
         MISTAKE, joined + secret)
     digest = hashlib.md5(data.encode("utf-8", "replace")).hexdigest()

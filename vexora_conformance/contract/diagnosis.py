@@ -15,9 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 from . import signing
+from .renderings import as_double, js_json, js_number, js_string
+
+MAX_SAFE_INTEGER = 2**53
 
 
 @dataclass(frozen=True)
@@ -26,14 +29,25 @@ class Recipe:
 
     order: str = "java"  # java | codepoint | insertion | casefold
     joiner: str = ""
-    sign_placeholder: str | None = None  # "null" or "": what the sign key held when the client signed
+    sign_placeholder: str | None = None  # "null", "" or "body" (the stale sign it held): what was signed as sign
     include_empty: bool = False
     skip_null: bool = False
-    url_encode: bool = False
+    url_encode: str | None = None  # "form" (+ for space), "uri-component" (JS), "raw" (PHP rawurlencode)
     trim: bool = False
     secret_at: str = "suffix"  # suffix | prefix | key-param
     upper_hex: bool = False
     merchant_no: bool = False
+    secret_trim: bool = False
+    booleans: str = "java"  # java (true/false) | digit (PHP: 1 and "")
+    nested: str = "json"  # json | skip | js (String(): [object Object], a,b)
+    numbers: str = "java"  # java | js (300.0 -> 300, 1e21 -> 1e+21)
+    big_integers: str = "exact"  # exact | double (JSON.parse: rounded past 2^53)
+
+    @property
+    def rendering(self) -> tuple[Any, ...]:
+        """Everything that decides how one value is rendered (a cache key)."""
+        return (self.skip_null, self.trim, self.url_encode, self.include_empty, self.booleans, self.nested,
+                self.numbers, self.big_integers)
 
 
 @dataclass(frozen=True)
@@ -44,29 +58,47 @@ class Mistake:
     alternatives: tuple[dict[str, Any], ...] = ()  # other concrete forms of the same mistake
 
 
+UNCERTAIN = ("; the provider's own rendering of such a value is uncertain too: do not send it "
+             "(send strings, or no key)")
+
 MISTAKES: tuple[Mistake, ...] = (
     Mistake("secret-prefixed", "the app secret is put before the pairs instead of after them", {"secret_at": "prefix"}),
     Mistake("ampersand-joined", "pairs are joined with '&'; the reference joins them with nothing", {"joiner": "&"}),
     Mistake("key-param-secret", "the secret is appended as '&key=SECRET'; the reference appends the bare secret",
             {"secret_at": "key-param"}),
     Mistake("uppercase-hex", "the digest is upper-case hex; the page requires lower case", {"upper_hex": True}),
-    Mistake("sign-included", "the sign key (still null or empty when signing) is included in the signed string",
-            {"sign_placeholder": "null"}, alternatives=({"sign_placeholder": ""},)),
+    Mistake("sign-included", "the sign key (null, empty, or a stale sign from a copied or retried body) is "
+            "included in the signed string", {"sign_placeholder": "null"},
+            alternatives=({"sign_placeholder": ""}, {"sign_placeholder": "body"})),
     Mistake("empty-included", "empty-string values are signed as 'key='; the reference skips them",
             {"include_empty": True}),
-    Mistake("null-skipped", "null values are skipped; the reference signs them as 'key=null' (better: send no key)",
-            {"skip_null": True}),
+    Mistake("null-skipped", "null values are skipped (PHP, TypeScript); the reference signs them as 'key=null'"
+            + UNCERTAIN, {"skip_null": True}),
     Mistake("insertion-order", "keys are taken in the order they were written, not sorted", {"order": "insertion"}),
-    Mistake("case-insensitive-sort", "keys are sorted ignoring case; the reference sorts case-sensitively (Z < a)",
-            {"order": "casefold"}),
-    Mistake("url-encoded-values", "values are URL-encoded before signing; the reference signs raw values",
-            {"url_encode": True}),
+    Mistake("case-insensitive-sort", "keys are sorted ignoring case (toLowerCase, CASE_INSENSITIVE_ORDER); the "
+            "reference sorts case-sensitively (Z < a)", {"order": "casefold"}),
+    Mistake("url-encoded-values", "values are URL-encoded before signing (+ or %20 for a space); the reference "
+            "signs raw values", {"url_encode": "form"},
+            alternatives=({"url_encode": "uri-component"}, {"url_encode": "raw"})),
     Mistake("merchant-no-included", "the merchantNo header is signed; the reference signs only body fields",
             {"merchant_no": True}),
     Mistake("values-trimmed", "values are trimmed of whitespace before signing; the reference keeps it",
             {"trim": True}),
     Mistake("codepoint-order", "keys are sorted by code point; the reference sorts by UTF-16 code unit (Java)",
             {"order": "codepoint"}),
+    Mistake("secret-trimmed", "white space is stripped from the app secret before signing (PHP trim()); the "
+            "reference appends the secret exactly as issued", {"secret_trim": True}),
+    Mistake("boolean-as-digit", "true is signed as '1' and false as '' (then skipped), as PHP's (string) cast "
+            "does; the reference signs 'true'/'false'" + UNCERTAIN, {"booleans": "digit"}),
+    Mistake("nested-skipped", "arrays and objects are left out of the signed string; the reference signs them"
+            + UNCERTAIN, {"nested": "skip"}),
+    Mistake("nested-as-js-string", "arrays and objects are rendered as JavaScript's String() does ('[object "
+            "Object]', 'a,b', an empty array as 'k=')" + UNCERTAIN, {"nested": "js"}),
+    Mistake("number-as-js", "numbers are rendered as JavaScript prints them (300.0 as 300, 1e21 as 1e+21)"
+            + UNCERTAIN, {"numbers": "js"}),
+    Mistake("integer-precision-lost", "integers past 2^53 are rounded to the nearest double before signing "
+            "(JSON.parse in JavaScript); the reference signs their exact digits" + UNCERTAIN,
+            {"big_integers": "double"}),
 )
 MISTAKE_IDS = tuple(m.id for m in MISTAKES)
 _BY_ID = {m.id: m for m in MISTAKES}
@@ -79,21 +111,52 @@ def _ordered_keys(params: Mapping[str, Any], order: str) -> list[str]:
         return sorted(keys, key=signing.java_order_key)
     if order == "codepoint":
         return sorted(keys)
-    if order == "casefold":
-        return sorted(keys, key=lambda k: k.lower())
+    if order == "casefold":  # lower case, then compared by UTF-16 code unit: JS and Java both do
+        return sorted(keys, key=lambda k: signing.java_order_key(k.lower()))
     return keys
+
+
+def _url_encode(text: str, how: str) -> str:
+    # errors="replace": a lone surrogate must not crash diagnosis
+    if how == "form":
+        return quote_plus(text, safe="", errors="replace")
+    if how == "uri-component":  # encodeURIComponent leaves A-Z a-z 0-9 - _ . ! ~ * ' ( ) as they are
+        return quote(text, safe="-_.!~*'()", errors="replace")
+    return quote(text, safe="-_.~", errors="replace")  # PHP rawurlencode (RFC 3986 unreserved)
+
+
+def _text_of(value: Any, recipe: Recipe) -> tuple[str | None, bool]:
+    """(the text a client's language gives a value, kept even when empty) or (None, _) when it skips the key."""
+    if value is None:
+        return (None, False) if recipe.skip_null else ("null", False)
+    if isinstance(value, bool):
+        return ("1" if value else "", False) if recipe.booleans == "digit" else (signing.render(value), False)
+    if isinstance(value, (dict, list)):
+        if recipe.nested == "skip":
+            return None, False
+        if recipe.nested == "js":
+            return js_string(value), isinstance(value, list)  # JS clients sign an empty array as "k="
+        if recipe.numbers == "js" or recipe.big_integers == "double":  # JSON.stringify of JavaScript numbers
+            return js_json(value), False
+        return signing.render(value), False
+    if isinstance(value, float) and recipe.numbers == "js":
+        return js_number(value), False
+    if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER and \
+            (recipe.big_integers == "double" or recipe.numbers == "js"):  # a JavaScript number is a double
+        return js_number(as_double(value)), False
+    return signing.render(value), False
 
 
 def _render(value: Any, recipe: Recipe) -> str | None:
     """The text a recipe signs for one value, or None when it skips the key."""
-    if value is None and recipe.skip_null:
+    text, keep_empty = _text_of(value, recipe)
+    if text is None:
         return None
-    text = signing.render(value)
     if recipe.trim:
         text = text.strip()
     if recipe.url_encode:
-        text = quote_plus(text, safe="", errors="replace")  # a lone surrogate must not crash diagnosis
-    if text == "" and not recipe.include_empty:
+        text = _url_encode(text, recipe.url_encode)
+    if text == "" and not recipe.include_empty and not keep_empty:
         return None
     return text
 
@@ -103,9 +166,11 @@ class _Body:
 
     def __init__(self, params: Mapping[str, Any], merchant_no: str | None) -> None:
         self.params = {k: v for k, v in params.items() if k != signing.SIGN_KEY}
+        stale = params.get(signing.SIGN_KEY)
+        self.stale_sign = stale if isinstance(stale, str) and stale else None
         self.merchant_no = merchant_no
         self._orders: dict[tuple[str, bool, bool], list[str]] = {}
-        self._texts: dict[tuple[str, bool, bool, bool, bool], str | None] = {}
+        self._texts: dict[tuple[Any, ...], str | None] = {}
         self._pairs: dict[tuple[Any, ...], list[str]] = {}
 
     def _values(self, recipe: Recipe) -> dict[str, Any]:
@@ -113,12 +178,11 @@ class _Body:
         if recipe.merchant_no and self.merchant_no is not None:
             body["merchantNo"] = self.merchant_no
         if recipe.sign_placeholder is not None:
-            body[signing.SIGN_KEY] = None if recipe.sign_placeholder == "null" else ""
+            body[signing.SIGN_KEY] = {"null": None, "": "", "body": self.stale_sign}[recipe.sign_placeholder]
         return body
 
     def pairs(self, recipe: Recipe) -> list[str]:
-        key = (recipe.order, recipe.merchant_no, recipe.sign_placeholder, recipe.skip_null, recipe.trim,
-               recipe.url_encode, recipe.include_empty)
+        key = (recipe.order, recipe.merchant_no, recipe.sign_placeholder, recipe.rendering)
         cached = self._pairs.get(key)
         if cached is None:
             cached = self._pairs[key] = self._build_pairs(recipe)
@@ -130,22 +194,44 @@ class _Body:
         Conservative: the keys and values other mistakes may add (merchantNo, a null or empty sign
         placeholder) are taken into account, so pruning an inert mistake never loses a candidate.
         """
-        texts = [signing.render(v) for v in self.params.values()]
+        values = list(self.params.values())
+        texts = [signing.render(v) for v in values]
         if self.merchant_no is not None:
             texts.append(self.merchant_no)
         if mistake.id == "null-skipped":
-            return all(v is not None for v in self.params.values())
+            return all(v is not None for v in values)
         if mistake.id == "values-trimmed":
             return all(t == t.strip() for t in texts)
         if mistake.id == "url-encoded-values":
-            return all(quote_plus(t, safe="", errors="replace") == t for t in texts)
+            return all(_url_encode(t, how) == t for t in texts for how in ("form", "uri-component", "raw"))
         if mistake.id == "empty-included":
-            return all(t.strip() != "" for t in texts)
+            return all(t.strip() != "" for t in texts) and all(v is not False for v in values)
+        if mistake.id == "boolean-as-digit":
+            return not any(isinstance(v, bool) for v in values)
+        if mistake.id in ("nested-skipped", "nested-as-js-string"):
+            return not any(isinstance(v, (dict, list)) for v in values)
+        if mistake.id in ("number-as-js", "integer-precision-lost"):
+            return all(js_json(v) == signing.render(v) for v in values if not isinstance(v, (str, bool))
+                       and v is not None)
         order = mistake.change.get("order")
         if order is not None:
             keys = dict.fromkeys([*self.params, "merchantNo", signing.SIGN_KEY])
             return _ordered_keys(keys, order) == _ordered_keys(keys, "java")
         return False
+
+    def meaningful(self, mistake: Mistake) -> bool:
+        """Whether this body shows what the mistake is about (keys with case letters for a case-insensitive
+        sort, keys out of order for insertion order, astral keys for code-point order); ranks equal matches."""
+        keys = list(self.params)
+        if mistake.id == "case-insensitive-sort":
+            return any(k != k.lower() for k in keys)
+        if mistake.id == "insertion-order":  # keys written in some sorted order point to that sort instead
+            return all(keys != _ordered_keys(self.params, order) for order in ("java", "codepoint", "casefold"))
+        if mistake.id == "codepoint-order":
+            return any(ord(ch) > 0xFFFF for k in keys for ch in k)
+        if mistake.id == "number-as-js":
+            return any(isinstance(v, float) for v in self.params.values())
+        return True
 
     def _build_pairs(self, recipe: Recipe) -> list[str]:
         body = self._values(recipe)
@@ -153,7 +239,7 @@ class _Body:
         keys = self._orders.get(order_key)
         if keys is None:
             keys = self._orders[order_key] = _ordered_keys(body, recipe.order)
-        flags = (recipe.skip_null, recipe.trim, recipe.url_encode, recipe.include_empty)
+        flags = recipe.rendering
         out = []
         for key in keys:
             memo = (key, *flags)
@@ -172,6 +258,8 @@ class _Body:
 
 def _preimage(body: _Body, secret: str, recipe: Recipe) -> str:
     """The full hashed text under ``recipe``: it contains the secret, so it is never returned to a caller."""
+    if recipe.secret_trim:
+        secret = secret.strip()
     joined = recipe.joiner.join(body.pairs(recipe))
     if recipe.secret_at == "prefix":
         return secret + joined
@@ -224,31 +312,43 @@ class Diagnosis:
     expected: str
     matches: tuple[str, ...]
     explanations: tuple[str, ...]
+    ambiguous: tuple[str, ...] = ()  # "id at /key" for values whose rendering is uncertain
+    not_hex: bool = False  # the observed sign is not 32 hex digits at all
 
     @property
     def summary(self) -> str:
         if self.correct:
             return "the sign is correct"
-        if not self.matches:
-            return ("no known mistake reproduces this sign: most likely the secret differs, "
-                    "or a value was changed after signing")
-        return "; ".join(f"{m}: {e}" for m, e in zip(self.matches, self.explanations, strict=False))
+        if self.not_hex:
+            return "the sign is not 32 lower-case hex digits (an MD5 digest in hex): check how it is encoded"
+        if self.matches:
+            return "; ".join(f"{m}: {e}" for m, e in zip(self.matches, self.explanations, strict=False))
+        if self.ambiguous:
+            # Never blame the secret while a value of uncertain rendering could explain the difference.
+            return ("no known rendering reproduces this sign, but the body holds values whose signed text is "
+                    f"uncertain ({', '.join(self.ambiguous)}): send strings or no key, then compare again "
+                    "before suspecting the secret")
+        return ("no known mistake reproduces this sign: most likely the secret differs, "
+                "or a value was changed after signing")
 
 
 def diagnose(params: Mapping[str, Any], secret: signing.Secret | str, observed: Any,
              merchant_no: str | None = None) -> Diagnosis:
-    """Which known mistake(s) reproduce ``observed``; single mistakes win over pairs."""
+    """Which known mistake(s) reproduce ``observed``: single mistakes before pairs, and among equals the one
+    this body's keys and values make meaningful first."""
     expected = signing.sign(params, secret)
     text = signing.normalise_sign(observed)
     if text is not None and text == expected:
         return Diagnosis(True, expected, (), ())
-    found: list[tuple[str, ...]] = []
+    ambiguous = tuple(f"{a.id} at /{a.key[:40]}" for a in signing.ambiguities(params))
     if text is None or not HEX32.fullmatch(text):
-        return Diagnosis(False, expected, (), ())  # every candidate is 32 hex digits: nothing can match
+        return Diagnosis(False, expected, (), (), ambiguous, not_hex=True)  # no candidate could match
+    found: list[tuple[str, ...]] = []
     prepared = _Body(params, merchant_no)
     key = signing.as_secret(secret).reveal()
     active = [m for m in MISTAKES if not prepared.inert(m)
-              and not (m.id == "merchant-no-included" and merchant_no is None)]
+              and not (m.id == "merchant-no-included" and merchant_no is None)
+              and not (m.id == "secret-trimmed" and key == key.strip())]
     for combo in _candidates(active):
         if len(combo) == 2 and found and len(found[0]) == 1:
             break  # a single mistake explains it: pairs would only add noise
@@ -257,6 +357,7 @@ def diagnose(params: Mapping[str, Any], secret: signing.Secret | str, observed: 
             if candidate == text and candidate != expected:
                 found.append(combo)
                 break
+    found.sort(key=lambda combo: (len(combo), -sum(prepared.meaningful(_BY_ID[i]) for i in combo)))
     ids = tuple("+".join(c) for c in found)
     explanations = tuple(" and ".join(_BY_ID[i].explanation for i in c) for c in found)
-    return Diagnosis(False, expected, ids, explanations)
+    return Diagnosis(False, expected, ids, explanations, ambiguous)
