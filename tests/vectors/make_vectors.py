@@ -24,20 +24,25 @@ SECRET = "sandbox-secret-8f3a"
 
 FLAGS = {
     "PageExample": "fields and values of the provider's example request",
-    "JavaOrder": "key order where Java's UTF-16 order matters (case, prefixes, digits, '_')",
-    "AstralKey": "keys mixing U+E000..U+FFFF with characters outside the BMP: Java order differs from code-point order",
+    "JavaOrder": "key order where Java's UTF-16 order matters (case, prefixes, digits, '_'); a signer failing these "
+                 "usually has case-insensitive-sort or insertion-order",
+    "AstralKey": "keys mixing U+E000..U+FFFF with characters outside the BMP: Java order differs from code-point order "
+                 "(a signer failing these: codepoint-order)",
     "Unicode": "non-ASCII values (Spanish accents, emoji, CJK), signed as UTF-8",
-    "EmptySkipped": "empty-string values are skipped entirely",
-    "WhitespaceKept": "whitespace-only and padded values are signed as they are",
-    "NullSigned": "JSON null is signed as the text 'null' (ambiguous: send no key instead)",
+    "EmptySkipped": "empty-string values are skipped entirely (failing: empty-included)",
+    "WhitespaceKept": "whitespace-only and padded values are signed as they are (failing: values-trimmed)",
+    "NullSigned": "JSON null is signed as the text 'null' (ambiguous: send no key instead; failing: null-skipped)",
     "Integer": "JSON integers sign as their digits",
-    "Boolean": "JSON booleans sign as true/false (ambiguous: the contract documents strings)",
-    "SpecialChars": "'=', '&' and other separators inside values are signed raw, not escaped",
+    "Boolean": "JSON booleans sign as true/false (ambiguous: the contract documents strings; failing: "
+               "boolean-as-digit)",
+    "SpecialChars": "'=', '&' and other separators inside values are signed raw, not escaped (failing: "
+                    "url-encoded-values)",
     "LongValue": "very long values",
     "SignIgnored": "the sign key is never part of the signed string",
-    "SecretVariety": "secrets with unusual characters",
+    "SecretVariety": "secrets with unusual characters, a trailing space among them (failing: secret-trimmed)",
     "LoneSurrogate": "a lone UTF-16 surrogate: Java's getBytes(UTF_8) hashes it as '?' (Node would hash U+FFFD)",
-    "BeyondDoublePrecision": "an integer JavaScript's JSON.parse cannot hold exactly (JS signers must parse big ints)",
+    "BeyondDoublePrecision": "an integer JavaScript's JSON.parse cannot hold exactly (JS signers must parse big ints; "
+                             "failing: integer-precision-lost)",
 }
 
 

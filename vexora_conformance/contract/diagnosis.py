@@ -13,7 +13,7 @@ import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -107,13 +107,18 @@ HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 
 def _ordered_keys(params: Mapping[str, Any], order: str) -> list[str]:
     keys = list(params)
+    ascii_keys = "".join(keys).isascii()  # then UTF-16 and code-point order agree, and sorting is cheap
     if order == "java":
-        return sorted(keys, key=signing.java_order_key)
+        return sorted(keys) if ascii_keys else sorted(keys, key=signing.java_order_key)
     if order == "codepoint":
         return sorted(keys)
     if order == "casefold":  # lower case, then compared by UTF-16 code unit: JS and Java both do
-        return sorted(keys, key=lambda k: signing.java_order_key(k.lower()))
+        return sorted(keys, key=str.lower) if ascii_keys else \
+            sorted(keys, key=lambda k: signing.java_order_key(k.lower()))
     return keys
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*\Z")  # what no form of URL-encoding changes
 
 
 def _url_encode(text: str, how: str) -> str:
@@ -169,6 +174,8 @@ class _Body:
         stale = params.get(signing.SIGN_KEY)
         self.stale_sign = stale if isinstance(stale, str) and stale else None
         self.merchant_no = merchant_no
+        self.texts = [signing.render(v) for v in self.params.values()] + \
+            ([merchant_no] if merchant_no is not None else [])
         self._orders: dict[tuple[str, bool, bool], list[str]] = {}
         self._texts: dict[tuple[Any, ...], str | None] = {}
         self._pairs: dict[tuple[Any, ...], list[str]] = {}
@@ -195,15 +202,13 @@ class _Body:
         placeholder) are taken into account, so pruning an inert mistake never loses a candidate.
         """
         values = list(self.params.values())
-        texts = [signing.render(v) for v in values]
-        if self.merchant_no is not None:
-            texts.append(self.merchant_no)
+        texts = self.texts
         if mistake.id == "null-skipped":
             return all(v is not None for v in values)
         if mistake.id == "values-trimmed":
             return all(t == t.strip() for t in texts)
         if mistake.id == "url-encoded-values":
-            return all(_url_encode(t, how) == t for t in texts for how in ("form", "uri-component", "raw"))
+            return all(_UNRESERVED.match(t) for t in texts)
         if mistake.id == "empty-included":
             return all(t.strip() != "" for t in texts) and all(v is not False for v in values)
         if mistake.id == "boolean-as-digit":
@@ -215,9 +220,38 @@ class _Body:
                        and v is not None)
         order = mistake.change.get("order")
         if order is not None:
-            keys = dict.fromkeys([*self.params, "merchantNo", signing.SIGN_KEY])
-            return _ordered_keys(keys, order) == _ordered_keys(keys, "java")
+            return _ordered_keys(self._all_keys, order) == self._java_order
         return False
+
+    @cached_property
+    def _all_keys(self) -> dict[str, None]:
+        """The body's keys and those another mistake may add (merchantNo, a sign placeholder)."""
+        return dict.fromkeys([*self.params, "merchantNo", signing.SIGN_KEY])
+
+    @cached_property
+    def _java_order(self) -> list[str]:
+        return _ordered_keys(self._all_keys, "java")
+
+    @cached_property
+    def _same_url_forms(self) -> frozenset[str]:
+        """URL-encoding forms that give this body the same text as an earlier form (nothing new to try).
+
+        The forms differ only on a space ("+" or "%20") and on ! * ' ( ) (left alone by encodeURIComponent).
+        """
+        joined = "".join(self.texts)
+        space, marks = " " in joined, any(c in joined for c in "!*'()")
+        same = set()
+        if not space and not marks:
+            same.add("uri-component")
+        if not space or not marks:
+            same.add("raw")
+        return frozenset(same)
+
+    def redundant(self, recipe: Recipe, observed: str) -> bool:
+        """A form of a mistake that cannot give anything new here: skipped, so diagnosis stays cheap."""
+        if recipe.sign_placeholder == "body" and self.stale_sign in (None, observed):
+            return True  # a sign cannot have been computed over itself
+        return recipe.url_encode is not None and recipe.url_encode in self._same_url_forms
 
     def meaningful(self, mistake: Mistake) -> bool:
         """Whether this body shows what the mistake is about (keys with case letters for a case-insensitive
@@ -353,6 +387,8 @@ def diagnose(params: Mapping[str, Any], secret: signing.Secret | str, observed: 
         if len(combo) == 2 and found and len(found[0]) == 1:
             break  # a single mistake explains it: pairs would only add noise
         for recipe in recipes_for(*combo):
+            if prepared.redundant(recipe, text):
+                continue
             candidate = _digest(prepared, key, recipe)
             if candidate == text and candidate != expected:
                 found.append(combo)
