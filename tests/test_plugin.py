@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -103,7 +104,9 @@ def test_check_false_turns_the_teardown_check_off(pytester: pytest.Pytester) -> 
 def test_a_typo_in_a_marker_keyword_is_an_error(pytester: pytest.Pytester) -> None:
     result = inner(pytester, "pass", marker='@pytest.mark.vexora(secert="x")')
     assert result.ret != 0
-    result.stdout.fnmatch_lines(["*unexpected keyword argument 'secert'*"])
+    result.stdout.fnmatch_lines(["*@pytest.mark.vexora: unknown keyword secert; valid keywords: secret, "
+                                 "merchant_no, base_url, strict, check, skew_window*"])
+    result.stdout.no_fnmatch_line("*_marker_options*")  # no internal function named
 
 
 def test_the_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> None:
@@ -257,3 +260,124 @@ def test_every_success_response_validates_and_every_valid_body_is_accepted(body:
 def test_context_manager_checks_on_exit() -> None:
     with pytest.raises(AssertionError, match=r"request\.method"), fake_provider():
         httpx.put("https://h.example/v1/vexora/checkout", json=_signed(), headers={"merchantNo": "1000000001"})
+
+
+# --- as a merchant meets it: warnings, one report per broken test, method and path, markers, coverage ---
+
+def test_warnings_of_a_passing_test_show_in_pytests_summary(pytester: pytest.Pytester) -> None:
+    stale = 'b = body(timestamp=str(int(time.time() * 1000) - 3_600_000), currency="MXN"); b["sign"] = sign(b); send(b)'
+    result = inner(pytester, stale)
+    result.assert_outcomes(passed=1, warnings=2)
+    result.stdout.fnmatch_lines(["*VexoraContractWarning: request.unknown-field /currency*",
+                                 "*VexoraContractWarning: timestamp.skew /timestamp: timestamp is * s behind*"])
+    result.stdout.no_fnmatch_line("*vexora_conformance/plugin.py*")
+    escalated = pytester.runpytest("-p", "no:cacheprovider", "-W", "error::vexora_conformance.VexoraContractWarning")
+    escalated.assert_outcomes(passed=1, errors=1)
+
+
+def test_a_test_that_failed_gets_the_findings_in_its_own_report(pytester: pytest.Pytester) -> None:
+    """The client raised on the error envelope: one failure, holding the findings and the diagnosis."""
+    statement = ('b = body(); b["sign"] = sign(b, keys=list(b)); r = send(b)\n'
+                 '    assert r.json()["code"] == "0000", "the client saw an error"')
+    result = inner(pytester, statement)
+    result.assert_outcomes(failed=1)  # not "1 failed, 1 error"
+    result.stdout.fnmatch_lines(["*the client saw an error*", "*vexora_mock findings*",
+                                 "*(1 error(s), 0 warning(s))*", "*sign.mismatch*", "*diagnosis: insertion-order*"])
+
+
+def test_the_header_counts_what_it_lists(pytester: pytest.Pytester) -> None:
+    result = inner(pytester, DEFECTS["sign.mismatch "])
+    result.stdout.fnmatch_lines(["*(2 error(s), 1 warning(s)):*"])
+
+
+def test_wrong_method_and_wrong_path_are_judged_and_answered(pytester: pytest.Pytester) -> None:
+    statement = ('r = send(None, method="GET", url=URL + "?email=jose.perez@example.mx&payer=Jose")\n'
+                 '    assert r.status_code == 405\n'
+                 '    b = body(); b["sign"] = sign(b)\n'
+                 '    r = send(b, url=URL.replace("/checkout", "/pay"))\n'
+                 '    assert r.status_code == 404')
+    result = inner(pytester, statement)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*request.method*", "*request.path*'/mexico/v1/vexora/pay' is not an endpoint*"])
+    assert "jose.perez" not in result.stdout.str() and "AllMockedAssertionError" not in result.stdout.str()
+
+
+def test_another_host_raises_a_message_naming_what_is_mocked(pytester: pytest.Pytester) -> None:
+    statement = ('with pytest.raises(Exception) as info:\n'
+                 '        httpx.post("https://api.other.example/v1/orders?email=jose.perez@example.mx", json={"a": 1})\n'
+                 '    text = str(info.value)\n'
+                 '    assert "api.other.example/v1/orders" in text and "mocks every request to pay.example" in text\n'
+                 '    assert "jose.perez" not in text and "README.md#" in text')
+    result = inner(pytester, statement, marker='@pytest.mark.vexora(base_url="https://pay.example/mx")')
+    result.assert_outcomes(passed=1)
+
+
+def test_markers_merge_the_closest_winning_per_keyword(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(CLIENT + '''
+pytestmark = pytest.mark.vexora(merchant_no="2000000002", strict=True)
+
+@pytest.mark.vexora(secret="from-test", strict=False)
+def test_client(vexora_mock):
+    assert vexora_mock.merchant_no == "2000000002"   # from the module
+    assert vexora_mock.secret.reveal() == "from-test"  # from the test
+    assert vexora_mock.strict is False                 # the test's own marker wins
+''')
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_public_names_are_importable_for_type_hints() -> None:
+    import vexora_conformance as vc
+    from vexora_conformance.models import Finding
+    from vexora_conformance.provider import Call, FakeProvider
+
+    assert (vc.FakeProvider, vc.Call, vc.Finding) == (FakeProvider, Call, Finding)
+    assert issubclass(vc.VexoraContractWarning, UserWarning)
+    assert set(vc.__all__) == {"Call", "FakeProvider", "Finding", "Secret", "VexoraContractWarning", "__version__",
+                               "ambiguities", "canonical_string", "diagnose", "sign", "verify"}
+    for name in vc.__all__:
+        assert getattr(vc, name) is not None
+
+
+COVERAGE_SUITE = CLIENT + '''
+
+def test_success(vexora_mock):
+    b = body(email="a@b.example", wayCode="va"); b["sign"] = sign(b); send(b)
+
+def test_system_error(vexora_mock):
+    vexora_mock.fail_with_envelope("5000", "system exception")
+    b = body(); b["sign"] = sign(b); assert send(b).json()["code"] == "5000"
+
+def test_timeout(vexora_mock):
+    vexora_mock.time_out()
+    b = body(); b["sign"] = sign(b)
+    with pytest.raises(httpx.ReadTimeout):
+        send(b)
+'''
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_outcome_coverage_lists_what_the_suite_never_exercised(pytester: pytest.Pytester,
+                                                               workers: list[str]) -> None:
+    pytester.makepyfile(COVERAGE_SUITE)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--vexora-coverage", "--vexora-coverage-json",
+                                "cov.json", *workers)
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*vexora-conformance: outcome coverage*",
+                                 "*[[]x[]] success *test_success*",
+                                 "*[[]x[]] envelope 5000 *test_system_error*",
+                                 "*[[] []] HTTP 5xx *never; to exercise it: vexora_mock.fail_with_http(503)*",
+                                 "*[[]x[]] read timeout *test_timeout*",
+                                 "*[[]x[]] email *", "*[[] []] wayCode store *", "*[[]x[]] wayCode va *"])
+    report = json.loads((pytester.path / "cov.json").read_text())
+    assert report["outcomes"]["read timeout"] == ["test_outcome_coverage_lists_what_the_suite_never_exercised.py"
+                                                  "::test_timeout"]
+    assert report["covered"] == 7 and report["total"] == 19
+
+
+def test_outcome_coverage_can_fail_the_session(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(COVERAGE_SUITE)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--vexora-coverage-fail-under", "90")
+    result.assert_outcomes(passed=3)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*vexora outcome coverage 37% is below --vexora-coverage-fail-under 90%*"])
+    assert pytester.runpytest("-p", "no:cacheprovider", "--vexora-coverage-fail-under", "30").ret == 0

@@ -1,9 +1,9 @@
 """vexora-conformance: check a Vexora Checkout API client against the documented contract.
 
-Kept empty on purpose: the pytest plugin imports this package in every test
-run of an environment where it is installed, so the re-exported signer names
-load on first use (PEP 562). Everything else lives in its own module
-(``contract.signing``, ``judge``, ``capture``, ``strategies``, ``provider``...).
+Kept light on purpose: the pytest plugin imports this package in every test
+run of an environment where it is installed, so the names below load on first
+use (PEP 562). Everything else lives in its own module (``contract.signing``,
+``judge``, ``capture``, ``strategies``, ``provider``...).
 """
 
 from __future__ import annotations
@@ -13,19 +13,27 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .contract.signing import Secret, ambiguities, canonical_string, diagnose, sign, verify
+    from .models import Finding, VexoraContractWarning
+    from .provider import Call, FakeProvider
 
 __version__ = "0.1.0"
 
-__all__ = ["Secret", "__version__", "ambiguities", "canonical_string", "diagnose", "sign", "verify"]
-
+# name -> the module that defines it
+_EXPORTS = {
+    "Secret": ".contract.signing", "ambiguities": ".contract.signing", "canonical_string": ".contract.signing",
+    "diagnose": ".contract.signing", "sign": ".contract.signing", "verify": ".contract.signing",
+    "Finding": ".models", "VexoraContractWarning": ".models", "Call": ".provider", "FakeProvider": ".provider",
+}
+__all__ = ["Call", "FakeProvider", "Finding", "Secret", "VexoraContractWarning", "__version__", "ambiguities",
+           "canonical_string", "diagnose", "sign", "verify"]
 
 # Modules users reach for by their short name: ``from vexora_conformance import signing``.
 _MODULES = {"signing": ".contract.signing", "strategies": ".strategies"}
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        return getattr(import_module(".contract.signing", __name__), name)
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name], __name__), name)
     if name in _MODULES:
         return import_module(_MODULES[name], __name__)
     raise AttributeError(f"module 'vexora_conformance' has no attribute {name!r}")

@@ -72,6 +72,10 @@ class Exchange:
         return f"{self.source}#{self.index} {self.request.method} {self.request.path}"
 
 
+class VexoraContractWarning(UserWarning):
+    """A warning finding of the pytest plugin (rule id, field, message): filter or escalate it with filterwarnings."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """One way the client (or the response it got) breaks the contract."""

@@ -27,6 +27,7 @@ from .judge import JudgeOptions, Session, judge_exchange
 from .models import Exchange, Finding, Request, header_map
 from .notify import TIMEOUT_S, Case, Delivery, deliver_to, judge_case
 from .orders import PAID, PROCESSING, OrderBook, notification, query_data
+from .outcome_coverage import answered, sent
 from .report import one_line
 
 CHECKOUT_REGEX = r".*/v1/vexora/checkout/?$|.*/vexora/checkout/?$"
@@ -75,6 +76,14 @@ MAX_DELAY_S = 600.0  # a scripted delay longer than ten minutes is a mistake, no
 MAX_TEXT = 200
 
 
+class SilentTimeout(httpx.ReadTimeout):
+    """The queued read timeout; over HTTP the loopback server stays silent ``delay`` seconds, then hangs up."""
+
+    def __init__(self, message: str, *, request: httpx.Request, delay: float) -> None:
+        super().__init__(message, request=request)
+        self.delay = delay
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What the fake does with the next call, instead of the documented success.
@@ -121,6 +130,7 @@ class FakeProvider:
     orders: OrderBook = field(default_factory=OrderBook)
     _queue: deque[Outcome] = field(default_factory=deque)
     _acknowledged: set[bytes] = field(default_factory=set, repr=False)  # notification bodies answered OK
+    exercised: set[str] = field(default_factory=set)  # outcomes met and optional fields sent (outcome coverage)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -158,6 +168,7 @@ class FakeProvider:
             self.calls.clear()
             self._queue.clear()
             self._acknowledged.clear()
+            self.exercised.clear()
             self.session = Session(self.options)
         self.orders.clear()
 
@@ -204,15 +215,19 @@ class FakeProvider:
                         findings, endpoint.name)
             self.calls.append(call)
         body = call.body
+        if endpoint is CHECKOUT:
+            self.exercised |= sent(body)
         if outcome is not None and outcome.kind == "connect-error":
+            self.exercised.add("connection error")
             raise httpx.ConnectError("vexora_mock: connection refused (queued outcome)", request=request)
         if outcome is not None and outcome.kind == "read-timeout":
-            timeout = httpx.ReadTimeout("vexora_mock: read timed out (queued outcome)", request=request)
-            timeout.delay = outcome.delay  # type: ignore[attr-defined]  # how long the HTTP server stays silent
-            raise timeout
+            self.exercised.add("read timeout")
+            raise SilentTimeout("vexora_mock: read timed out (queued outcome)", request=request, delay=outcome.delay)
         if outcome is not None and outcome.kind == "slow":
+            self.exercised.add("slow answer")
             time.sleep(outcome.delay)
         call.response = self._answer(endpoint.name, request, body, findings, outcome)
+        self.exercised |= answered(call.response.status_code, call.response.content)
         return call.response
 
     def _not_found(self, request: httpx.Request) -> httpx.Response:

@@ -24,7 +24,7 @@ from .errors import os_reason
 from .jsontext import json_bytes
 from .judge import JudgeOptions
 from .notify import VARIANTS, Retrier, http_sender
-from .provider import OUTCOME_KINDS, PROVIDER_PATHS, FakeProvider, Outcome
+from .provider import OUTCOME_KINDS, PROVIDER_PATHS, FakeProvider, Outcome, SilentTimeout
 from .validate import Outcome as Report
 
 MAX_BODY = 1024 * 1024
@@ -188,8 +188,8 @@ class Handler(BaseHTTPRequestHandler):
         except httpx.ConnectError:
             self.close_connection = True  # hang up without a response, as a refused upstream looks
             return
-        except httpx.ReadTimeout as exc:
-            time.sleep(getattr(exc, "delay", 30.0))  # silent past the client's timeout, then hang up
+        except SilentTimeout as exc:
+            time.sleep(exc.delay)  # silent past the client's timeout, then hang up
             self.close_connection = True
             return
         self._send(response.status_code, response.content, response.headers.get("content-type", "text/plain"))
