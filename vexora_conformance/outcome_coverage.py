@@ -7,7 +7,6 @@ with the call that would exercise it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -33,19 +32,16 @@ REQUEST_FIELDS: dict[str, str] = {
 KNOWN_STATUSES = ("0000", "0001", "0015")
 
 
-def answered(status_code: int, content: bytes) -> set[str]:
-    """What a provider answer shows the client: a 5xx, a body that is not JSON, an envelope code, a status."""
+def answered(status_code: int, payload: Any) -> set[str]:
+    """What a provider answer shows the client: a 5xx, a body that is not JSON (given as text), an envelope
+    code, a business status."""
     if 500 <= status_code < 600:
         return {"HTTP 5xx"}
-    try:
-        body = json.loads(content)
-    except ValueError:
+    if not isinstance(payload, dict):
         return {"not JSON"}
-    if not isinstance(body, dict):
-        return {"not JSON"}
-    code = body.get("code")
+    code = payload.get("code")
     names = {"success" if code == "0000" else f"envelope {code}"}
-    data = body.get("data")
+    data = payload.get("data")
     if code == "0000" and isinstance(data, dict) and isinstance(data.get("status"), str):
         names.add(f"status {data['status']}" if data["status"] in KNOWN_STATUSES else "status failure")
     return names & set(OUTCOMES)

@@ -226,47 +226,47 @@ class FakeProvider:
         if outcome is not None and outcome.kind == "slow":
             self.exercised.add("slow answer")
             time.sleep(outcome.delay)
-        call.response = self._answer(endpoint.name, request, body, findings, outcome)
-        self.exercised |= answered(call.response.status_code, call.response.content)
+        status, payload = self._answer(endpoint.name, request, body, findings, outcome)
+        self.exercised |= answered(status, payload)
+        call.response = _json(request, payload, status) if isinstance(payload, dict) else \
+            httpx.Response(status, text=payload, headers=_HTML_HEADERS, request=request)
         return call.response
 
     def _not_found(self, request: httpx.Request) -> httpx.Response:
         """A path the provider does not document: a finding, and the 404 a web server gives."""
         finding = rule("request.path").finding(
             f"{request.method[:16]} {request.url.path[:200]!r} is not an endpoint the provider documents "
-            f"({', '.join(e.path for e in (CHECKOUT, QUERY))})")
+            f"({', '.join(e.path for e in (CHECKOUT, QUERY))})",
+            hint="The provider's API is POST {base}/v1/vexora/checkout and POST {base}/v1/vexora/queryPayInResult.")
         with self._lock:
             call = Call(request, None, None, [replace(finding, source=self.source, index=len(self.calls))], None)
             self.calls.append(call)
-        call.response = _json(request, {"msg": "not found", "code": "8000", "timestamp": _now_ms(),
-                                        "success": False, "data": None}, 404)
+        call.response = _json(request, _envelope("8000", "not found"), 404)
         return call.response
 
     def _answer(self, endpoint: str, request: httpx.Request, body: Any, findings: list[Finding],
-                outcome: Outcome | None) -> httpx.Response:
+                outcome: Outcome | None) -> tuple[int, dict[str, Any] | str]:
+        """(HTTP status, the JSON payload, or HTML text for the answers that are not JSON)."""
         errors = [f for f in findings if f.severity == "error"]
         if any(f.rule.endswith("request.method") for f in errors):  # a web server refuses it before the API does
-            return _json(request, {"msg": f"method {request.method[:16]} not allowed: use POST", "code": "8000",
-                                   "timestamp": _now_ms(), "success": False, "data": None}, 405)
+            return 405, _envelope("8000", f"method {request.method[:16]} not allowed: use POST")
         if outcome is not None and outcome.kind == "http":
-            return httpx.Response(outcome.http_status, text="<html><body>upstream error</body></html>",
-                                  headers={"Content-Type": "text/html"}, request=request)
+            return outcome.http_status, "<html><body>upstream error</body></html>"
         if outcome is not None and outcome.kind == "not-json":
-            return httpx.Response(200, text="<html>maintenance</html>", headers={"Content-Type": "text/html"},
-                                  request=request)
+            return 200, "<html>maintenance</html>"
         if errors or (outcome is not None and outcome.kind == "envelope"):
             code, msg = ("8000", _first_problem(errors[0])) if errors else (outcome.code, outcome.msg)  # type: ignore[union-attr]
-            return _error(request, code, msg)
+            return 200, _envelope(code, msg)
         if endpoint == "query":
             order = self.orders.get(body.get("tradeNo"))
             if order is None:
-                return _error(request, "8000", "order not found")
-            return _json(request, {"msg": "success", "code": "0000", "timestamp": _now_ms(), "success": True,
-                                   "data": query_data(order)})
+                return 200, _envelope("8000", "order not found")
+            return 200, {"msg": "success", "code": "0000", "timestamp": _now_ms(), "success": True,
+                         "data": query_data(order)}
         status = outcome.status if outcome is not None and outcome.kind == "status" else PROCESSING
         envelope = success_envelope(body, self.base_url, status)
         self.orders.open(body, envelope["data"]["platFormTradeNo"], status)
-        return _json(request, envelope)
+        return 200, envelope
 
     # --- payments and notifications ---
 
@@ -341,11 +341,13 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _error(request: httpx.Request, code: str, msg: str) -> httpx.Response:
-    return _json(request, {"msg": msg, "code": code, "timestamp": _now_ms(), "success": False, "data": None})
+def _envelope(code: str, msg: str) -> dict[str, Any]:
+    """An error envelope: ``code`` not "0000", ``data`` null."""
+    return {"msg": msg, "code": code, "timestamp": _now_ms(), "success": False, "data": None}
 
 
 _JSON_HEADERS = (("content-type", "application/json"),)
+_HTML_HEADERS = (("content-type", "text/html"),)
 
 
 def _json(request: httpx.Request, payload: dict[str, Any], status: int = 200) -> httpx.Response:
@@ -409,7 +411,12 @@ def fake_provider(secret: str | Secret = DEFAULT_SECRET, merchant_no: str = DEFA
                         base_url or "https://sandbox.vexora.test", strict, skew_window_s, session, source)
     with respx.mock(assert_all_called=False, assert_all_mocked=False) as router:
         pattern = {"host": httpx.URL(base_url).host} if base_url else {"path__regex": PROVIDER_PATHS}
-        router.route(**pattern).mock(side_effect=fake.handle)
+        def handle(request: httpx.Request) -> httpx.Response:
+            # A plain function: respx inspects the side effect's signature on every call, a bound method costs more.
+            __tracebackhide__ = True
+            return fake.handle(request)
+
+        router.route(**pattern).mock(side_effect=handle)
         router.route().mock(side_effect=_not_mocked(base_url))
         yield fake
     if check:
