@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from vexora_conformance.contract import signing
@@ -15,3 +18,20 @@ def signed_body(secret: str, **changes: Any) -> dict[str, Any]:
     body.update(changes)
     body["sign"] = signing.sign(body, secret)
     return body
+
+
+@contextmanager
+def running_server(secret: str, merchant_no: str) -> Iterator[Any]:
+    """A loopback VexoraServer on a free port, served from a thread while the block runs."""
+    from vexora_conformance.contract.signing import Secret
+    from vexora_conformance.provider import FakeProvider
+    from vexora_conformance.server import VexoraServer
+
+    srv = VexoraServer(("127.0.0.1", 0), FakeProvider(Secret(secret), merchant_no, source="serve"))
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,10 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import signed_body
+from tests.helpers import running_server, signed_body
 from tests.hostile import cli, fuzz_examples
-from vexora_conformance.contract.signing import Secret
-from vexora_conformance.provider import FakeProvider
 from vexora_conformance.server import VexoraServer
 
 SECRET = "hostile-serve-secret"
@@ -35,12 +32,8 @@ PATH = "/mx/v1/vexora/checkout"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[VexoraServer]:
-    srv = VexoraServer(("127.0.0.1", 0), FakeProvider(Secret(SECRET), MERCHANT, source="serve"))
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with running_server(SECRET, MERCHANT) as srv:
+        yield srv
 
 
 def raw(srv: VexoraServer, data: bytes, *, close_after: bool = False, timeout: float = 5.0) -> bytes:

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +18,8 @@ from xml.etree import ElementTree as ET
 import httpx
 import pytest
 
-from tests.helpers import signed_body
+from tests.helpers import running_server, signed_body
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.signing import Secret
-from vexora_conformance.provider import FakeProvider
 from vexora_conformance.server import VexoraServer
 
 SECRET = "server-test-secret"
@@ -35,12 +32,8 @@ def body(**kw: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def server() -> Iterator[VexoraServer]:
-    srv = VexoraServer(("127.0.0.1", 0), FakeProvider(Secret(SECRET), MERCHANT, source="serve"))
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with running_server(SECRET, MERCHANT) as srv:
+        yield srv
 
 
 def post(srv: VexoraServer, b: Any, path: str = "/mexico/v1/vexora/checkout", **kw: Any) -> httpx.Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -46,25 +47,22 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value <= 10:
-        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a scale from 0 to 10")
-    return value
+def _number(low: float, high: float, what: str, low_open: bool = False) -> Any:
+    """An argparse type: a finite number within [low, high] (or (low, high]); NaN and infinities are refused."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (low < value <= high if low_open else low <= value <= high):  # NaN fails both
+            raise argparse.ArgumentTypeError(f"{text[:20]!r} is not {what}")
+        return value
+
+    return parse
 
 
-def _seconds(text: str) -> float:
-    """A per-case timeout: a finite number of seconds, more than 0 and at most an hour."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value <= 3600:  # NaN fails too
-        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a number of seconds from 0 (excluded) to 3600")
-    return value
+_scale = _number(0, 10, "a scale from 0 to 10")
+_seconds = _number(0, 3600, "a number of seconds from 0 (excluded) to 3600", low_open=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
