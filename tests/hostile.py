@@ -40,7 +40,8 @@ class Ran:
         return CANARY not in text and not any(p in text for p in PAYER)
 
 
-def _limits(memory: int) -> Any:
+def memory_cap(memory: int = MEMORY_CAP) -> Any:
+    """A ``preexec_fn`` that caps the child's address space."""
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
@@ -54,5 +55,5 @@ def cli(args: list[str], *, stdin: IO[bytes] | bytes | None = None, memory: int 
     data = stdin if isinstance(stdin, bytes) else None
     proc = subprocess.run([sys.executable, "-m", "vexora_conformance", *args], input=data,
                           stdin=None if data is not None else (stdin or subprocess.DEVNULL), capture_output=True,
-                          timeout=timeout, preexec_fn=_limits(memory), env=environ, cwd=cwd)
+                          timeout=timeout, preexec_fn=memory_cap(memory), env=environ, cwd=cwd)
     return Ran(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))

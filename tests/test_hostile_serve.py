@@ -7,12 +7,14 @@ request line, headers, Content-Length, body, and cuts them short).
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +23,41 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import running_server, signed_body
-from tests.hostile import cli, fuzz_examples
-from vexora_conformance.server import VexoraServer
+from tests.helpers import signed_body
+from tests.hostile import cli, fuzz_examples, memory_cap
 
 SECRET = "hostile-serve-secret"
 MERCHANT = "1000000001"
 PATH = "/mx/v1/vexora/checkout"
 
 
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    host: str
+    port: int
+
+
 @pytest.fixture(scope="module")
-def server() -> Iterator[VexoraServer]:
-    with running_server(SECRET, MERCHANT) as srv:
-        yield srv
+def server() -> Iterator[Served]:
+    """`vexora-conformance serve` in a child process under the hostile suite's memory cap: a regression that
+    lets a client grow the server's memory kills it (and fails these tests) instead of the machine."""
+    proc = subprocess.Popen([sys.executable, "-m", "vexora_conformance", "serve", "--merchant-no", MERCHANT],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=memory_cap(),
+                            env={**os.environ, "VEXORA_SECRET": SECRET})
+    assert proc.stdout is not None
+    base = proc.stdout.readline().strip()
+    url = httpx.URL(base)
+    yield Served(base, str(url.host), int(url.port or 80))
+    assert proc.poll() is None, "the server died during the hostile tests"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode in (0, 1) and "Traceback" not in err, err
 
 
-def raw(srv: VexoraServer, data: bytes, *, close_after: bool = False, timeout: float = 5.0) -> bytes:
+def raw(srv: Served, data: bytes, *, close_after: bool = False, timeout: float = 5.0) -> bytes:
     """Send bytes, then read the answer (until the connection closes or a whole response has arrived)."""
-    host, port = srv.server_address[:2]
-    with socket.create_connection((str(host), port), timeout=timeout) as s:
+    with socket.create_connection((srv.host, srv.port), timeout=timeout) as s:
         s.sendall(data)
         if close_after:
             s.shutdown(socket.SHUT_WR)
@@ -71,7 +89,7 @@ def request(body: bytes, *, target: bytes = PATH.encode(), length: bytes | None 
             MERCHANT.encode() + b"\r\nContent-Length: " + length + b"\r\n" + extra + b"\r\n" + body)
 
 
-def counted(srv: VexoraServer) -> int:
+def counted(srv: Served) -> int:
     return int(httpx.get(srv.base_url + "/__vexora__/findings").json()["summary"]["exchanges"])
 
 
@@ -86,7 +104,7 @@ def valid() -> bytes:
 
 # --- 4. every request gets an answer; complete Checkout requests are all counted ---
 
-def test_the_issue_cases_each_get_an_answer_and_complete_requests_are_counted(server: VexoraServer) -> None:
+def test_the_issue_cases_each_get_an_answer_and_complete_requests_are_counted(server: Served) -> None:
     before = counted(server)
     assert status_of(raw(server, request(valid(), length=b"9" * 5000))) == 400
     assert status_of(raw(server, request(valid(), length="²".encode()))) == 400
@@ -101,7 +119,7 @@ def test_the_issue_cases_each_get_an_answer_and_complete_requests_are_counted(se
     assert counted(server) - before == 3  # absolute-form, remark, key: the malformed lengths are no requests
 
 
-def test_an_aborted_upload_is_not_an_exchange(server: VexoraServer) -> None:
+def test_an_aborted_upload_is_not_an_exchange(server: Served) -> None:
     before = counted(server)
     body = valid()
     for _ in range(50):
@@ -109,7 +127,7 @@ def test_an_aborted_upload_is_not_an_exchange(server: VexoraServer) -> None:
     assert counted(server) == before
 
 
-def test_a_huge_integer_timestamp_is_judged_and_answered(server: VexoraServer) -> None:
+def test_a_huge_integer_timestamp_is_judged_and_answered(server: Served) -> None:
     body = signed_body(SECRET)
     body["timestamp"] = 10**400
     answer = raw(server, request(json.dumps(body).encode()))
@@ -123,13 +141,13 @@ def test_a_huge_integer_timestamp_is_judged_and_answered(server: VexoraServer) -
     *({"outcome": "http", "http_status": s} for s in (0, -1, 1000, 10**30, 101, 204)),
     {"outcome": "envelope", "msg": "\ud800"}, {"outcome": "status", "status": "\udc00x"},
 ])
-def test_a_bad_scenario_is_refused_with_a_reason(server: VexoraServer, payload: dict[str, Any]) -> None:
+def test_a_bad_scenario_is_refused_with_a_reason(server: Served, payload: dict[str, Any]) -> None:
     r = httpx.post(server.base_url + "/__vexora__/scenario", content=json.dumps(payload).encode())
     assert r.status_code == 400 and r.json()["error"]
 
 
 @pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
-def test_non_finite_delays_are_refused(server: VexoraServer, text: str) -> None:
+def test_non_finite_delays_are_refused(server: Served, text: str) -> None:
     r = httpx.post(server.base_url + "/__vexora__/scenario", content=b'{"outcome": "slow", "delay": ' +
                    text.encode() + b"}")
     assert r.status_code == 400
@@ -149,7 +167,7 @@ bodies = st.one_of(st.binary(max_size=200), st.builds(lambda r: json.dumps(signe
 
 @settings(max_examples=fuzz_examples(40), deadline=None)
 @given(methods, targets, header_lines, bodies, st.booleans(), st.integers(0, 30))
-def test_fuzz_every_complete_request_gets_an_http_answer(server: VexoraServer, method: bytes, target: bytes,
+def test_fuzz_every_complete_request_gets_an_http_answer(server: Served, method: bytes, target: bytes,
                                                          headers: list[bytes], body: bytes, with_length: bool,
                                                          cut: int) -> None:
     head = method + b" " + target + b" HTTP/1.1\r\nHost: x\r\n" + b"".join(h + b"\r\n" for h in headers)

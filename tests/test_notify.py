@@ -265,3 +265,12 @@ class _AnyOrder(dict):  # type: ignore[type-arg]
 
     def __contains__(self, key: object) -> bool:
         return True
+
+
+def test_serve_records_an_unreachable_notify_url(serve_process: str) -> None:
+    with serving(handler(SECRET, {})) as url:
+        pass  # the port is free again: nothing listens there
+    trade_no = _checkout(serve_process, url)
+    httpx.post(serve_process + "/__vexora__/pay", json={"tradeNo": trade_no})
+    found = _findings(serve_process, "notify.unreachable", 1)
+    assert found and found[0]["severity"] == "error" and "unreachable" in found[0]["message"]

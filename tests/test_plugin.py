@@ -275,11 +275,14 @@ def test_warnings_of_a_passing_test_show_in_pytests_summary(pytester: pytest.Pyt
     escalated.assert_outcomes(passed=1, errors=1)
 
 
-def test_a_test_that_failed_gets_the_findings_in_its_own_report(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_a_test_that_failed_gets_the_findings_in_its_own_report(pytester: pytest.Pytester,
+                                                                workers: list[str]) -> None:
     """The client raised on the error envelope: one failure, holding the findings and the diagnosis."""
     statement = ('b = body(); b["sign"] = sign(b, keys=list(b)); r = send(b)\n'
                  '    assert r.json()["code"] == "0000", "the client saw an error"')
-    result = inner(pytester, statement)
+    pytester.makepyfile(CLIENT + f"\n\ndef test_client(vexora_mock):\n    {statement}\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", *workers)
     result.assert_outcomes(failed=1)  # not "1 failed, 1 error"
     result.stdout.fnmatch_lines(["*the client saw an error*", "*vexora_mock findings*",
                                  "*(1 error(s), 0 warning(s))*", "*sign.mismatch*", "*diagnosis: insertion-order*"])
