@@ -43,8 +43,13 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return marked
 
 
+_CONTAINERS = (dict, list, DuplicateKeyObject)
+
+
 def duplicate_keys(value: Any, pointer: str = "") -> list[str]:
     """JSON pointers of every key that appears twice in one object, anywhere in ``value``."""
+    if type(value) is dict and not any(type(v) in _CONTAINERS for v in value.values()):
+        return []  # the common case: a flat object parsed without a repeated key
     found: list[str] = []
     if isinstance(value, dict):
         if isinstance(value, DuplicateKeyObject):

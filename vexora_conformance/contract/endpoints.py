@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -89,6 +89,12 @@ _BY_LAST_SEGMENT = {e.path.rsplit("/", 1)[1].lower(): e for e in (CHECKOUT, QUER
 def endpoint_for_path(url_or_path: str) -> Endpoint | None:
     """The provider endpoint a request is for: its documented path, or a near miss of it (a trailing slash,
     another version or letter case), which is judged and then flagged by ``request.path``."""
+    # Captures repeat a handful of URLs thousands of times; a long one (hostile or not) is not kept.
+    return _endpoint_for(url_or_path) if len(url_or_path) <= 512 else _endpoint_for.__wrapped__(url_or_path)
+
+
+@lru_cache(maxsize=4096)
+def _endpoint_for(url_or_path: str) -> Endpoint | None:
     try:
         path = urlsplit(url_or_path).path
     except ValueError:
