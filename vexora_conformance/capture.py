@@ -108,6 +108,13 @@ def _jsonl_body(value: Any) -> tuple[str | None, Any]:
 
 
 
+def _holds_parsed_body(record: Any) -> bool:
+    if not isinstance(record, dict):
+        return False
+    parts = (record.get("request"), record.get("response"))
+    return any(isinstance(p, dict) and isinstance(p.get("body"), (dict, list)) for p in parts)
+
+
 def worth_judging(url: Any, body: Any) -> bool:
     """A request to a provider endpoint (or a near miss of one), or a body shaped like its notification.
 
@@ -187,7 +194,11 @@ def item_from_line(line: bytes | None, source: str, index: int) -> Item | None:
     if not line.strip():
         return None
     try:
-        record = loads(line)
+        # The record's own keys are not judged: parse fast, and again with duplicate detection only when a
+        # body travels as a parsed object inside it (rare; bodies are usually text, judged on their own).
+        record = loads(line, duplicates=False)
+        if _holds_parsed_body(record):
+            record = loads(line)
         req = record.get("request") if isinstance(record, dict) else None
         if isinstance(req, dict) and record.get("endpoint") is None and \
                 not worth_judging(req.get("url"), req.get("body")):

@@ -81,8 +81,16 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
-def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
-    """``json.loads`` that refuses deep nesting and reports every failure as ``JSONTextError``."""
+_DECODER = json.JSONDecoder(object_pairs_hook=_object)
+_PLAIN = json.JSONDecoder()
+
+
+def loads(text: str | bytes, max_depth: int = MAX_DEPTH, duplicates: bool = True) -> Any:
+    """``json.loads`` that refuses deep nesting and reports every failure as ``JSONTextError``.
+
+    With ``duplicates`` (the default) an object holding a key twice comes back as a
+    ``DuplicateKeyObject``; without, parsing is a little faster (for text whose objects are not judged).
+    """
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -92,7 +100,7 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     if text.count("[") + text.count("{") > max_depth and nesting_depth(text) > max_depth:
         raise JSONTextError(f"nested deeper than {max_depth} levels")
     try:
-        return json.loads(text, object_pairs_hook=_object)
+        return (_DECODER if duplicates else _PLAIN).decode(text)
     except json.JSONDecodeError as exc:
         raise JSONTextError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except RecursionError:

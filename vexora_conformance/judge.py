@@ -153,7 +153,7 @@ def _merchant(req: Request) -> str | None:
 def _check_envelope(endpoint: Endpoint, req: Request, options: JudgeOptions, found: list[Finding]) -> None:
     if req.method.upper() != "POST":
         found.append(rule(endpoint.rule("request.method")).finding(f"method is {req.method[:16]!r}, not POST"))
-    if endpoint.spec.sender == "merchant" and not req.path.endswith(endpoint.path):
+    if endpoint.sent_by_merchant and not req.path.endswith(endpoint.path):
         found.append(rule(endpoint.rule("request.path")).finding(
             f"path {req.path[:200]!r} does not end with {endpoint.path}"))
     ctype = req.headers.get("content-type")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,13 +36,19 @@ class Endpoint:
     remembers: bool  # tradeNo and platFormTradeNo are unique across exchanges
     answer_checks: tuple[AnswerCheck, ...] = field(default=())
 
-    @property
+    # Computed once per endpoint (cached_property writes the instance's __dict__, frozen or not): the judge
+    # reads these for every exchange.
+    @cached_property
     def spec(self) -> Spec:
         return load_spec(self.name)
 
-    @property
+    @cached_property
     def path(self) -> str:
         return self.spec.path
+
+    @cached_property
+    def sent_by_merchant(self) -> bool:
+        return self.spec.sender == "merchant"
 
     def rule(self, kind: str) -> str:
         """This endpoint's id for a kind of finding (``request.required`` -> ``query.request.required``)."""
@@ -50,19 +56,21 @@ class Endpoint:
 
     def schema(self, part: str, strict: bool) -> str | None:
         """The bundled schema for ``request-body``, ``request-headers`` or ``response-body``, if there is one."""
-        name = f"{self.name}-{part}"
-        if strict and f"{name}.strict" in SCHEMAS:
-            return f"{name}.strict"
-        return name if name in SCHEMAS else None
+        return self._schemas.get((part, strict))
 
-    @property
+    @cached_property
+    def _schemas(self) -> dict[tuple[str, bool], str]:
+        found = {}
+        for part in ("request-headers", "request-body", "response-body"):
+            name = f"{self.name}-{part}"
+            if name in SCHEMAS:
+                found[(part, False)] = name
+                found[(part, True)] = f"{name}.strict" if f"{name}.strict" in SCHEMAS else name
+        return found
+
+    @cached_property
     def documented_fields(self) -> frozenset[str]:
-        return _documented(self.name)
-
-
-@cache
-def _documented(name: str) -> frozenset[str]:
-    return frozenset(f.name for f in load_spec(name).table("body"))
+        return frozenset(f.name for f in self.spec.table("body"))
 
 
 def _echo(keys: tuple[str, ...]) -> AnswerCheck:
