@@ -1,6 +1,11 @@
 """Cost of the pytest plugin: per-call overhead of vexora_mock vs a bare respx route, and import cost.
 
     python benchmarks/bench_plugin.py [CALLS]      (default 2000)
+    python benchmarks/bench_plugin.py --instructions   (needs valgrind: counts instead of seconds)
+
+With ``--instructions`` each side runs under ``valgrind --tool=callgrind`` at two sizes and
+the per-call cost is the difference, in instructions: repeatable on this VM, whose wall-clock
+timing drifts by tens of percent between runs.
 
 Both sides send the same signed body with the same httpx.Client; the bare side's
 route returns a fixed JSON response. Import cost: the plugin's cumulative time
@@ -66,7 +71,45 @@ def import_us(code: str, module: str) -> int:
     return best
 
 
+def instructions_per_call(mode: str, small: int = 100, large: int = 600) -> float:
+    """Callgrind's instruction count per client call of ``mode`` ("bare" or "fake"), setup excluded."""
+    def count(n: int) -> int:
+        run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                              __file__, "--child", mode, str(n)], capture_output=True, text=True, check=True)
+        return int(next(ln for ln in run.stderr.splitlines() if "Collected" in ln).split()[-1])
+
+    return (count(large) - count(small)) / (large - small)
+
+
+def child(mode: str, calls: int) -> None:
+    """One side, ``calls`` times, for the instruction count; "bodies" only builds the bodies (subtracted)."""
+    bodies = [body(i) for i in range(calls)]
+    headers = {"merchantNo": "1000000001"}
+    if mode == "bodies":
+        return
+    with httpx.Client() as client:
+        if mode == "fake":
+            with fake_provider(check=False):
+                for b in bodies:
+                    client.post(URL, json=b, headers=headers)
+        else:
+            with respx.mock() as router:
+                router.post(URL).mock(return_value=httpx.Response(200, json={"code": "0000", "msg": "success"}))
+                for b in bodies:
+                    client.post(URL, json=b, headers=headers)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2], int(sys.argv[3]))
+        return
+    if sys.argv[1:2] == ["--instructions"]:
+        setup = instructions_per_call("bodies")  # building and signing the test bodies: not the call's cost
+        bare, fake = instructions_per_call("bare") - setup, instructions_per_call("fake") - setup
+        print(f"bare respx route: {bare:12,.0f} instructions/call")
+        print(f"vexora_mock:      {fake:12,.0f} instructions/call")
+        print(f"ratio: {fake / bare:.2f} (target <= 1.40)")
+        return
     calls = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     # Interleaved rounds, median of the per-round ratios: this VM's timing drifts by tens of
     # percent between runs, so a baseline measured minutes apart would not be a baseline.
