@@ -182,7 +182,10 @@ class Handler(BaseHTTPRequestHandler):
     def _provider(self, path: str, body: bytes) -> None:
         fake = self.server.fake
         url = f"{self.server.base_url}{path}"
-        request = httpx.Request(self.command, url, headers=list(self.headers.items()), content=body)
+        # http.server decoded the header bytes as Latin-1: encoding them back gives httpx the bytes as sent
+        # (as str, httpx would insist on ASCII and refuse a client's raw UTF-8 header).
+        headers = [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in self.headers.items()]
+        request = httpx.Request(self.command, url, headers=headers, content=body)
         try:
             response = fake.handle(request)
         except httpx.ConnectError:
@@ -251,6 +254,14 @@ class VexoraServer(ThreadingHTTPServer):
     def server_close(self) -> None:
         super().server_close()
         self.notify_client.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Never a traceback: a client that hung up is no news; anything else is one line (the request is lost)."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        print(f"vexora-conformance serve: a connection failed ({type(error).__name__}); please report it",
+              file=sys.stderr)
 
 
 def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str] | None,
