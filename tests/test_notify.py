@@ -274,3 +274,22 @@ def test_serve_records_an_unreachable_notify_url(serve_process: str) -> None:
     httpx.post(serve_process + "/__vexora__/pay", json={"tradeNo": trade_no})
     found = _findings(serve_process, "notify.unreachable", 1)
     assert found and found[0]["severity"] == "error" and "unreachable" in found[0]["message"]
+
+
+def test_a_handler_that_drips_its_answer_is_notify_slow() -> None:
+    """The timeout covers the whole answer, not each read (as the provider's would)."""
+    def dripping(environ: dict[str, Any], start: Any) -> Any:
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start("200 OK", [("Content-Type", "text/plain")])
+
+        def body() -> Any:
+            for ch in (b"O", b"K"):
+                time.sleep(0.25)
+                yield ch
+
+        return body()
+
+    with serving(dripping) as url:
+        code, report, _ = check_notify(url, "--timeout", "0.3")
+    slow = [f for f in report["findings"] if f["rule"] == "notify.slow"]
+    assert code == 1 and slow and slow[0]["index"] == 0

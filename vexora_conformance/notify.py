@@ -25,7 +25,7 @@ import httpx
 from .contract import signing
 from .contract.rules import rule
 from .contract.tables import load_spec
-from .judge import OK, JudgeOptions, judge_exchange
+from .judge import JudgeOptions, judge_exchange, ok_reply_problem
 from .models import Exchange, Finding, Request, Response
 
 MAX_ANSWER = 64 * 1024  # what is read of an answer: enough to judge it, bounded whatever the handler sends
@@ -52,7 +52,7 @@ class Delivery:
 
     @property
     def acknowledged(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300 and self.text == OK
+        return self.status is not None and ok_reply_problem(self.status, self.text) is None
 
     def details(self, case: str | None = None) -> dict[str, Any]:
         """What a finding carries: the notification (it holds no secret and no payer data) and the answer."""
@@ -69,14 +69,20 @@ Send = Callable[[str, bytes, float], tuple[int, str]]
 
 
 def http_sender(client: httpx.Client) -> Send:
-    """POST with ``client`` (a URL, or an app behind a WSGI transport), reading at most MAX_ANSWER bytes."""
+    """POST with ``client`` (a URL, or an app behind a WSGI transport), reading at most MAX_ANSWER bytes.
+
+    ``timeout`` bounds the whole answer, not each read: a handler that drips a byte at a time still runs out.
+    """
     def send(url: str, body: bytes, timeout: float) -> tuple[int, str]:
+        deadline = time.monotonic() + timeout
         with client.stream("POST", url, content=body, headers=_JSON, timeout=timeout) as answer:
             data = b""
             for chunk in answer.iter_bytes():
                 data += chunk
                 if len(data) >= MAX_ANSWER:
                     break
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the answer took longer than the timeout")
             return answer.status_code, data[:MAX_ANSWER].decode("utf-8", "replace")
 
     return send
@@ -125,6 +131,8 @@ def deliver(send: Send, url: str, body: bytes, options: JudgeOptions, timeout: f
         reason = f"unreachable: {type(exc).__name__.replace('Error', ' error').lower().strip()}"
         return Delivery(url, body, None, "", time.monotonic() - started, reason,
                         [rule("notify.unreachable").finding(f"the notifyUrl is {reason}")])
+    if time.monotonic() - started > timeout:  # an answer that came too late is no answer to the provider
+        return _timed_out(url, body, started, timeout)
     return answered(url, body, status, text, started, options)
 
 
@@ -161,8 +169,6 @@ def battery_cases(secret: signing.Secret, trade_no: str, amount: str, platform: 
     base = {"platFormTradeNo": platform, "tradeNo": trade_no, "amount": amount}
     paid = signed({**base, "status": "0000"}, secret)
     smaller = str(max(1, int(amount) // 2)) if amount.isdigit() and int(amount) > 1 else "1"
-    tampered = json.loads(paid)
-    tampered["amount"] = str(int(amount) + 1) if amount.isdigit() else amount + "0"
     other_hex = hashlib.md5(b"not the sign of this body", usedforsecurity=False).hexdigest()
     return [
         Case("valid notification: 0000 paid", paid, "valid"),
@@ -170,7 +176,7 @@ def battery_cases(secret: signing.Secret, trade_no: str, amount: str, platform: 
              signed({**base, "amount": smaller, "status": "0001"}, secret), "valid"),
         Case("valid notification: 00029 failed", signed({**base, "status": "00029"}, secret), "valid"),
         Case("the first notification again (a retry)", paid, "duplicate"),
-        Case("a tampered amount with the old sign", json.dumps(tampered, separators=(",", ":")).encode(), "forged"),
+        Case("a tampered amount with the old sign", tampered(paid), "forged"),
         Case("a wrong sign", json.dumps({**base, "status": "0000", "sign": other_hex}).encode(), "forged"),
         Case("no sign", json.dumps({**base, "status": "0000"}).encode(), "forged"),
         Case("a sign made with another secret", signed({**base, "status": "0000"}, "not-the-app-secret"), "forged"),
@@ -179,6 +185,14 @@ def battery_cases(secret: signing.Secret, trade_no: str, amount: str, platform: 
         Case("an unknown tradeNo", signed({**base, "tradeNo": f"unknown-{time.time_ns()}", "status": "0000"},
                                           secret), "unknown-order"),
     ]
+
+
+def tampered(body: bytes) -> bytes:
+    """The notification with a larger amount and its old sign: what an attacker who saw one would send."""
+    note = json.loads(body)
+    amount = str(note.get("amount", "0"))
+    note["amount"] = str(int(amount) + 1) if amount.isascii() and amount.isdigit() else amount + "0"
+    return json.dumps(note, separators=(",", ":")).encode()
 
 
 def judge_case(case: Case, delivery: Delivery) -> list[Finding]:
@@ -280,6 +294,4 @@ VARIANTS = ("duplicate", "bad-sign")
 def _variant(name: str, body: bytes) -> Case:
     if name == "duplicate":
         return Case("the same notification again", body, "duplicate")
-    tampered = json.loads(body)
-    tampered["amount"] = tampered.get("amount", "0") + "0"
-    return Case("a tampered amount with the old sign", json.dumps(tampered).encode(), "forged")
+    return Case("a tampered amount with the old sign", tampered(body), "forged")
