@@ -329,7 +329,7 @@ def _cmd_check_notify(args: argparse.Namespace, out: IO[str], err: IO[str]) -> i
 
     from . import report
     from .credentials import resolve_secret
-    from .notify import battery, http_sender
+    from .notify import battery, battery_outcome, http_sender, write_battery_text
 
     secret = resolve_secret(args.secret_env, args.secret_file)
     if secret is None:
@@ -346,45 +346,12 @@ def _cmd_check_notify(args: argparse.Namespace, out: IO[str], err: IO[str]) -> i
     if result.unreachable:
         first = result.cases[0][1]
         raise InputError(f"cannot reach the handler: {first.failure}", source=args.url)
-    outcome = notify_outcome(result)
+    outcome = battery_outcome(result)
     if args.format == "text":
-        write_notify_text(result, out, args.merchant_no)
+        write_battery_text(result, out, args.merchant_no)
     else:
         report.WRITERS[args.format](outcome, out)
     return EXIT_FINDINGS if outcome.errors else EXIT_CLEAN
-
-
-def notify_outcome(result: Any) -> Any:
-    """A check-notify run in the report model of ``validate`` (one exchange per case)."""
-    from .validate import Outcome
-
-    outcome = Outcome(sources=[result.url], exchanges=len(result.cases))
-    for n, (case, _, found) in enumerate(result.cases):
-        outcome.judged.append(f"{result.url}#{n} {case.name}")
-        for f in found:
-            outcome.add(f)
-    return outcome
-
-
-def write_notify_text(result: Any, out: IO[str], merchant_no: str | None) -> None:
-    from .report import one_line
-
-    print(f"check-notify {one_line(result.url)}" + (f" (merchant {merchant_no})" if merchant_no else ""), file=out)
-    errors = 0
-    for case, delivery, found in result.cases:
-        answer = (f"HTTP {delivery.status} {delivery.text[:40]!r}" if delivery.status is not None
-                  else delivery.failure)
-        verdict = "FAIL" if any(f.severity == "error" for f in found) else ("warn" if found else "ok")
-        errors += verdict == "FAIL"
-        print(one_line(f"  {verdict:<4} {case.name}: {answer} ({delivery.elapsed_s * 1000:.0f} ms)"), file=out)
-        for f in found:
-            print(one_line(f"         {f.severity} {f.rule}: {f.message}"), file=out)
-            if f.hint:
-                print(one_line(f"         hint: {f.hint}"), file=out)
-    if result.generated_trade_no:
-        print("note: a generated tradeNo was used; a handler that refuses unknown orders needs --trade-no and "
-              "--amount of an order it knows", file=out)
-    print(f"{'FAIL' if errors else 'PASS'}: {len(result.cases)} case(s), {errors} failed", file=out)
 
 
 def _progress(err: IO[str]) -> Any:

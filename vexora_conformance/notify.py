@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -27,6 +27,8 @@ from .contract.rules import rule
 from .contract.tables import load_spec
 from .judge import JudgeOptions, judge_exchange, ok_reply_problem
 from .models import Exchange, Finding, Request, Response
+from .report import one_line
+from .validate import Outcome
 
 MAX_ANSWER = 64 * 1024  # what is read of an answer: enough to judge it, bounded whatever the handler sends
 SHOWN = 200  # characters of an answer kept in a finding
@@ -251,6 +253,36 @@ def battery(send: Send, url: str, secret: signing.Secret, trade_no: str | None, 
         if n == 0 and delivery.failure is not None and delivery.failure.startswith("unreachable"):
             break
     return result
+
+
+def battery_outcome(result: BatteryResult) -> Outcome:
+    """A check-notify run in the report model of ``validate`` (one exchange per case)."""
+    outcome = Outcome(sources=[result.url], exchanges=len(result.cases))
+    for n, (case, _, found) in enumerate(result.cases):
+        outcome.judged.append(f"{result.url}#{n} {case.name}")
+        for f in found:
+            outcome.add(f)
+    return outcome
+
+
+def write_battery_text(result: BatteryResult, out: IO[str], merchant_no: str | None) -> None:
+    """One line per case (verdict, case, answer, time), its findings under it, then PASS or FAIL."""
+    print(f"check-notify {one_line(result.url)}" + (f" (merchant {merchant_no})" if merchant_no else ""), file=out)
+    errors = 0
+    for case, delivery, found in result.cases:
+        answer = (f"HTTP {delivery.status} {delivery.text[:40]!r}" if delivery.status is not None
+                  else delivery.failure)
+        verdict = "FAIL" if any(f.severity == "error" for f in found) else ("warn" if found else "ok")
+        errors += verdict == "FAIL"
+        print(one_line(f"  {verdict:<4} {case.name}: {answer} ({delivery.elapsed_s * 1000:.0f} ms)"), file=out)
+        for f in found:
+            print(one_line(f"         {f.severity} {f.rule}: {f.message}"), file=out)
+            if f.hint:
+                print(one_line(f"         hint: {f.hint}"), file=out)
+    if result.generated_trade_no:
+        print("note: a generated tradeNo was used; a handler that refuses unknown orders needs --trade-no and "
+              "--amount of an order it knows", file=out)
+    print(f"{'FAIL' if errors else 'PASS'}: {len(result.cases)} case(s), {errors} failed", file=out)
 
 
 # --- serve's notifier: the documented retries ---

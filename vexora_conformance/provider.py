@@ -30,7 +30,6 @@ from .orders import PAID, PROCESSING, OrderBook, notification, query_data
 from .outcome_coverage import answered, sent
 from .report import one_line
 
-CHECKOUT_REGEX = r".*/v1/vexora/checkout/?$|.*/vexora/checkout/?$"
 PROVIDER_PATHS = r".*/vexora/.*"  # the provider's API lives under /v1/vexora/ (near misses of v1 are judged too)
 README_PLUGIN = "README.md#the-pytest-plugin-a-fake-provider-in-your-own-tests"
 
@@ -311,7 +310,7 @@ class FakeProvider:
         self.record_delivery(delivery)
         return delivery
 
-    def record_delivery(self, delivery: Delivery, label: str | None = None) -> None:
+    def record_delivery(self, delivery: Delivery) -> None:
         """Keep a notification sent to the merchant, and the findings about its answer, with the calls."""
         request = httpx.Request("POST", delivery.url, content=delivery.body,
                                 headers={"Content-Type": "application/json"})
