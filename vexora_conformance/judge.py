@@ -48,6 +48,19 @@ class JudgeOptions:
 
 
 @dataclass(frozen=True)
+class PendingDiagnosis:
+    """A wrong sign whose mistake is named later, by the session (once per pattern of requests).
+
+    ``at`` is the finding to complete: a ``sign.mismatch`` placeholder or the ``sign.format`` finding.
+    """
+
+    at: int
+    body: dict[str, Any]
+    observed: Any
+    merchant_no: str | None
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What one exchange showed: its own findings and the keys the session remembers."""
 
@@ -58,6 +71,18 @@ class Verdict:
     body: dict[str, Any] | None = None  # the parsed request body, when it was an object
     body_is_object: bool = False  # kept when ``body`` is dropped to ship a verdict between processes
     endpoint: str = "checkout"
+    pending: PendingDiagnosis | None = None  # only when judged with ``diagnose=False``
+
+
+def diagnosis_hint(d: signing.Diagnosis) -> str:
+    return f"diagnosis: {d.summary}" + ("" if d.matches else "; run `vexora-conformance doctor` to compare")
+
+
+def complete_diagnosis(findings: list[Finding], at: int, hint: str, **details: Any) -> list[Finding]:
+    """``findings`` with the sign finding at ``at`` given its diagnosis."""
+    done = list(findings)
+    done[at] = replace(done[at], hint=hint, details=details)
+    return done
 
 
 @dataclass
@@ -66,6 +91,8 @@ class Session:
 
     Identity is the order of arrival, never the label: the same file given twice
     (``validate f f``) has the same labels and is still two sets of requests.
+    This one keeps labels in dicts (the live doors see few exchanges); ``validate``
+    uses ``ledger.Ledger``, which keeps the same rules in tens of bytes per exchange.
     """
 
     options: JudgeOptions = field(default_factory=JudgeOptions)
@@ -74,30 +101,53 @@ class Session:
     warned_unchecked: bool = False
     arrivals: int = 0
 
-    def observe(self, verdict: Verdict, where: str) -> list[Finding]:
+    def first_trade_no(self, merchant: str | None, trade_no: str, source: str, index: int) -> str | None:
+        """Where this merchant's tradeNo was first used (None, and remembered here, when this is the first)."""
+        this = (self.arrivals, f"{source}#{index}")
+        first = self.trade_nos.setdefault((merchant, trade_no), this)
+        return None if first is this else first[1]
+
+    def first_platform_trade_no(self, platform: str, source: str, index: int) -> str | None:
+        this = (self.arrivals, f"{source}#{index}")
+        first = self.platform_trade_nos.setdefault(platform, this)
+        return None if first is this else first[1]
+
+    def observe(self, verdict: Verdict, source: str, index: int) -> list[Finding]:
         """Cross-exchange findings for a verdict, in the order exchanges arrive."""
+        return self.observe_keys(verdict.body_is_object, verdict.merchant_no, verdict.trade_no,
+                                 verdict.platform_trade_no, source, index)
+
+    def observe_keys(self, body_is_object: bool, merchant: str | None, trade_no: str | None,
+                     platform: str | None, source: str, index: int) -> list[Finding]:
         found: list[Finding] = []
         self.arrivals += 1
-        this = (self.arrivals, where)
-        if self.options.secret is None and not self.warned_unchecked and verdict.body_is_object:
+        if self.options.secret is None and not self.warned_unchecked and body_is_object:
             self.warned_unchecked = True
             found.append(rule("sign.unchecked").finding("signatures were not checked (no app secret given)"))
-        if verdict.trade_no is not None:
-            first = self.trade_nos.setdefault((verdict.merchant_no, verdict.trade_no), this)
-            if first is not this:
+        if trade_no is not None:
+            first = self.first_trade_no(merchant, trade_no, source, index)
+            if first is not None:
                 found.append(rule("trade-no.duplicate").finding(
-                    f"tradeNo {verdict.trade_no!r} was already used by {first[1]}", "/tradeNo"))
-        if verdict.platform_trade_no is not None:
-            first = self.platform_trade_nos.setdefault(verdict.platform_trade_no, this)
-            if first is not this:
+                    f"tradeNo {trade_no!r} was already used by {first}", "/tradeNo"))
+        if platform is not None:
+            first = self.first_platform_trade_no(platform, source, index)
+            if first is not None:
                 found.append(rule("response.platform-trade-no.duplicate").finding(
-                    f"platFormTradeNo {verdict.platform_trade_no!r} was already returned to {first[1]}",
+                    f"platFormTradeNo {platform!r} was already returned to {first}",
                     RESPONSE_ROOT + "/data/platFormTradeNo"))
         return found
 
+    def resolve(self, verdict: Verdict, source: str, index: int) -> list[Finding]:
+        """The verdict's findings with a pending diagnosis completed (here: searched in full, every time)."""
+        p = verdict.pending
+        if p is None or self.options.secret is None:
+            return verdict.findings
+        d = signing.diagnose(p.body, self.options.secret, p.observed, merchant_no=p.merchant_no)
+        return complete_diagnosis(verdict.findings, p.at, diagnosis_hint(d), diagnosis=list(d.matches))
+
     def conclude(self, verdict: Verdict, source: str, index: int) -> list[Finding]:
         """The verdict's own findings plus the cross-exchange ones, stamped with where the exchange came from."""
-        found = verdict.findings + self.observe(verdict, f"{source}#{index}")
+        found = self.resolve(verdict, source, index) + self.observe(verdict, source, index)
         return [replace(f, source=source, index=index) for f in found]
 
 
@@ -106,8 +156,11 @@ def judge(exchange: Exchange, session: Session) -> list[Finding]:
     return session.conclude(judge_exchange(exchange, session.options), exchange.source, exchange.index)
 
 
-def judge_exchange(exchange: Exchange, options: JudgeOptions) -> Verdict:
-    """One exchange alone: the request against its endpoint's tables and signing rule, then the answer."""
+def judge_exchange(exchange: Exchange, options: JudgeOptions, diagnose: bool = True) -> Verdict:
+    """One exchange alone: the request against its endpoint's tables and signing rule, then the answer.
+
+    With ``diagnose=False`` a wrong sign's mistake is left for the session to name (``Verdict.pending``).
+    """
     found: list[Finding] = []
     req = exchange.request
     body = _parse_body(req.body, req.parsed)
@@ -118,7 +171,7 @@ def judge_exchange(exchange: Exchange, options: JudgeOptions) -> Verdict:
         return Verdict(found, _merchant(req), endpoint=endpoint.name)
     _check_duplicates(body, endpoint.rule("request.duplicate-key"), "", found)
     _check_body(endpoint, body, options, found)
-    _check_sign(endpoint, body, req, options, found)
+    pending = _check_sign(endpoint, body, req, options, found, diagnose)
     if endpoint.checks_skew:
         _check_skew(endpoint, body, exchange.time, options, found)
     platform = None
@@ -130,7 +183,7 @@ def judge_exchange(exchange: Exchange, options: JudgeOptions) -> Verdict:
     trade_no = body.get("tradeNo")
     remembered = endpoint.remembers and isinstance(trade_no, str) and trade_no
     return Verdict(found, _merchant(req), trade_no if remembered else None,
-                   platform if endpoint.remembers else None, body, True, endpoint.name)
+                   platform if endpoint.remembers else None, body, True, endpoint.name, pending)
 
 
 def endpoint_of(exchange: Exchange, body: Any = None) -> Endpoint:
@@ -251,28 +304,29 @@ def _check_body(endpoint: Endpoint, body: dict[str, Any], options: JudgeOptions,
 
 
 def _check_sign(endpoint: Endpoint, body: dict[str, Any], req: Request, options: JudgeOptions,
-                found: list[Finding]) -> None:
+                found: list[Finding], diagnose: bool) -> PendingDiagnosis | None:
     for amb in signing.ambiguities(body):
         found.append(rule(endpoint.rule("sign.ambiguous")).finding(f"{amb.key[:60]!r}: {amb.message}",
                                                                   json_pointer(amb.key), ambiguity=amb.id))
     observed = body.get("sign")
     if options.secret is None or observed is None or signing.verify(body, options.secret):
-        return
-    if not endpoint.diagnoses:  # the provider's sign (a notification): no client mistake to name
-        hint = "the notification was not signed with this app secret"
-        d_matches: list[str] = []
-    else:
-        d = signing.diagnose(body, options.secret, observed, merchant_no=_merchant(req))
-        hint = f"diagnosis: {d.summary}" + ("" if d.matches else "; run `vexora-conformance doctor` to compare")
-        d_matches = list(d.matches)
+        return None
     format_rule = endpoint.rule("sign.format")
-    if any(f.rule == format_rule for f in found):
-        # Already reported as a format problem; add what produced it.
-        found[:] = [replace(f, hint=hint, details={"diagnosis": d_matches}) if f.rule == format_rule else f
-                    for f in found]
-        return
-    found.append(rule(endpoint.rule("sign.mismatch")).finding(
-        "sign does not match the reference signature of this body", "/sign", hint, diagnosis=d_matches))
+    at = next((i for i, f in enumerate(found) if f.rule == format_rule), None)
+    if at is None:  # not already reported as a format problem: a mismatch, to which the diagnosis is added
+        at = len(found)
+        found.append(rule(endpoint.rule("sign.mismatch")).finding(
+            "sign does not match the reference signature of this body", "/sign"))
+    if not endpoint.diagnoses:  # the provider's sign (a notification): no client mistake to name
+        found[:] = complete_diagnosis(found, at, "the notification was not signed with this app secret",
+                                      diagnosis=[])
+        return None
+    pending = PendingDiagnosis(at, body, observed, _merchant(req))
+    if not diagnose:
+        return pending
+    d = signing.diagnose(body, options.secret, observed, merchant_no=pending.merchant_no)
+    found[:] = complete_diagnosis(found, at, diagnosis_hint(d), diagnosis=list(d.matches))
+    return None
 
 
 def _timestamp_seconds(value: Any) -> float | None:
@@ -285,14 +339,22 @@ def _timestamp_seconds(value: Any) -> float | None:
     return None
 
 
-def _check_skew(endpoint: Endpoint, body: dict[str, Any], when: float | None, options: JudgeOptions,
-                found: list[Finding]) -> None:
+def _skew(body: dict[str, Any], when: float | None, options: JudgeOptions) -> float | None:
+    """Seconds between the body's timestamp and the time of sending, when both are known."""
     reference = when if when is not None else (options.clock() if options.clock else None)
     sent = _timestamp_seconds(body.get("timestamp"))
-    if reference is None or sent is None:
-        return
-    gap = sent - reference
-    if abs(gap) > options.skew_window_s:
+    return None if reference is None or sent is None else sent - reference
+
+
+def skew_exceeded(body: dict[str, Any], when: float | None, options: JudgeOptions) -> bool:
+    gap = _skew(body, when, options)
+    return gap is not None and abs(gap) > options.skew_window_s
+
+
+def _check_skew(endpoint: Endpoint, body: dict[str, Any], when: float | None, options: JudgeOptions,
+                found: list[Finding]) -> None:
+    gap = _skew(body, when, options)
+    if gap is not None and abs(gap) > options.skew_window_s:
         direction = "ahead of" if gap > 0 else "behind"
         found.append(rule(endpoint.rule("timestamp.skew")).finding(
             f"timestamp is {abs(gap):.0f} s {direction} the time the request was sent "

@@ -1,55 +1,86 @@
-"""Validate captured traffic: read every source, judge every Checkout exchange, count and collect findings.
+"""Validate captured traffic: read every source, judge every exchange, hand each record's findings to a report.
+
+A JSON-lines record first meets ``fastpath.accept_line``, which proves most clean
+records clean with no objects at all; anything else is read and judged by the
+explaining path (``capture`` + ``judge``). Findings go to the ``sink`` as each
+record is concluded, so memory does not grow with them (the Python API collects
+them in ``Outcome.findings`` unless told not to).
 
 With ``jobs > 1`` a JSON-lines file is cut into byte ranges judged in worker
-processes; the parent applies the cross-exchange rules in file order, so the
-result is identical to a sequential run.
+processes, which return compact records (the keys of clean records, the
+findings of the others); the parent applies the cross-exchange rules and names
+wrong signs' mistakes in file order, so the result is identical to a sequential run.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
-from .capture import Malformed, item_from_line, iter_lines, read_capture, skip_bom, skip_line, sniff_format
+from .capture import Malformed, item_from_line, iter_lines, open_source, read_capture, skip_bom, skip_line, \
+    sniff_format
 from .contract.rules import endpoint_of_rule, rule
 from .contract.tables import ENDPOINTS as ENDPOINT_NAMES
 from .errors import InputError, os_reason
+from .fastpath import SKIP, accept_line
 from .harsplit import BOM
-from .judge import JudgeOptions, Session, Verdict, judge_exchange
+from .judge import JudgeOptions, PendingDiagnosis, Verdict, judge_exchange
+from .ledger import Ledger
 from .models import Exchange, Finding
+from .patterns import DEFAULT_LIMIT
 
 CHUNK_BYTES = 4 * 1024 * 1024
 MAX_MALFORMED_SHOWN = 20  # per source: a binary file must not drown the report
+IN_FLIGHT_PER_WORKER = 2  # chunks submitted ahead of the one being merged: enough to keep workers busy
+
+
+class Sink(Protocol):
+    """Where a report is written as records are concluded (see ``report``)."""
+
+    wants_labels: bool  # JUnit: one test case per judged exchange, so every exchange is announced
+
+    def record(self, source: str, index: int, what: str | None, findings: list[Finding]) -> None:
+        """An exchange judged (``what`` is "METHOD path") or an unreadable record (``what`` is None)."""
+
+    def finish(self, outcome: Outcome) -> None: ...
 
 
 @dataclass
 class Outcome:
-    findings: list[Finding] = field(default_factory=list)
-    judged: list[str] = field(default_factory=list)  # exchange labels, kept only when a report needs them
+    findings: list[Finding] = field(default_factory=list)  # kept only when collecting (the Python API)
+    judged: list[str] = field(default_factory=list)  # exchange labels, kept only when asked for
     exchanges: int = 0
     skipped: int = 0
     malformed: int = 0
     by_rule: Counter[str] = field(default_factory=Counter)
     sources: list[str] = field(default_factory=list)
     by_endpoint: Counter[str] = field(default_factory=Counter)  # exchanges judged per endpoint
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == "error")
-
-    @property
-    def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity == "warning")
+    errors: int = 0
+    warnings: int = 0
+    first_malformed: str | None = None  # the first unreadable record's reason (the "nothing to judge" error)
+    collect: bool = True
+    _per_endpoint: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, finding: Finding) -> None:
-        self.findings.append(finding)
+        if self.collect:
+            self.findings.append(finding)
+        self.count(finding)
+
+    def count(self, finding: Finding) -> None:
         self.by_rule[finding.rule] += 1
+        if finding.severity == "error":
+            self.errors += 1
+        else:
+            self.warnings += 1
+        name = endpoint_of_rule(finding.rule)
+        if name is not None:
+            self._per_endpoint[(name, finding.severity)] += 1
 
     def summary(self) -> dict[str, Any]:
         return {"sources": self.sources, "exchanges": self.exchanges, "skipped": self.skipped,
@@ -58,97 +89,165 @@ class Outcome:
 
     def endpoint_counts(self) -> dict[str, dict[str, int]]:
         """Exchanges, errors and warnings per endpoint (checkout, query, notify), in that order."""
-        counts = {name: {"exchanges": n, "errors": 0, "warnings": 0} for name, n in self.by_endpoint.items()}
-        for f in self.findings:
-            name = endpoint_of_rule(f.rule)
-            if name is not None:
-                counts.setdefault(name, {"exchanges": 0, "errors": 0, "warnings": 0})[f"{f.severity}s"] += 1
-        return {name: counts[name] for name in ENDPOINT_NAMES if name in counts}
+        names = set(self.by_endpoint) | {name for name, _ in self._per_endpoint}
+        return {name: {"exchanges": self.by_endpoint[name], "errors": self._per_endpoint[(name, "error")],
+                       "warnings": self._per_endpoint[(name, "warning")]}
+                for name in ENDPOINT_NAMES if name in names}
 
 
-# (kind, index, "METHOD path" or the malformed reason, verdict): what a reader + judge produce per record.
-Judged = tuple[str, int, str, Verdict | None]
+# One record of a source, in order; its index is its place in the stream (every record has one):
+#   ("s",)                               skipped (other traffic)
+#   ("m", reason)                        unreadable
+#   ("c", endpoint, merchant, tradeNo, platFormTradeNo, what)   clean (fast path; what only when labels are kept)
+#   ("x", what, verdict)                 judged by the explaining path
+Record = tuple[Any, ...]
 
 
 def _what(exchange: Exchange) -> str:
     return f"{exchange.request.method[:16]} {exchange.request.path[:200]}"
 
 
-def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None) -> Iterator[Judged]:
-    for item in read_capture(name, stdin):
-        if isinstance(item, Exchange):
-            yield "x", item.index, _what(item), judge_exchange(item, options)
-        elif isinstance(item, Malformed):
-            yield "m", item.index, item.reason, None
-        else:
-            yield "s", item.index, "", None
+def _judged(item: Any, options: JudgeOptions) -> Record:
+    if isinstance(item, Exchange):
+        return "x", _what(item), judge_exchange(item, options, diagnose=False)
+    if isinstance(item, Malformed):
+        return "m", item.reason
+    return ("s",)
 
 
-def _judge_range(name: str, start: int, end: int, options: JudgeOptions) -> list[tuple[Any, ...]]:
-    """Judge the JSON lines that start inside [start, end); indices are relative to the chunk.
+def _from_line(line: bytes | None, name: str, index: int, options: JudgeOptions, secret: str | None,
+               labels: bool) -> Record | None:
+    """One JSON line: the fast path when it can prove the record clean or other traffic, else the explaining one."""
+    if line is not None:
+        fast = accept_line(line, options, secret)
+        if fast is SKIP:
+            return ("s",)
+        if fast is not None:
+            endpoint, merchant, trade_no, platform, method, path = fast
+            return "c", endpoint, merchant, trade_no, platform, f"{method[:16]} {path[:200]}" if labels else None
+    item = item_from_line(line, name, index)
+    return None if item is None else _judged(item, options)
+
+
+def _revealed(options: JudgeOptions) -> str | None:
+    return options.secret.reveal() if options.secret is not None else None
+
+
+def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None,
+                labels: bool) -> Iterator[tuple[int, Record]]:
+    raw, har_dir = open_source(name, stdin)
+    if hasattr(raw, "peek"):
+        head = raw.peek(65536)[:65536]
+        if sniff_format(head.removeprefix(BOM), name) == "jsonl":
+            try:
+                if head.startswith(BOM):
+                    raw.read(len(BOM))
+                secret = _revealed(options)
+                index = 0
+                for line in iter_lines(raw):
+                    record = _from_line(line, name, index, options, secret, labels)
+                    if record is not None:
+                        yield index, record
+                        index += 1
+                return
+            except OSError as exc:
+                raise InputError(f"read failed: {os_reason(exc)}", source=name) from None
+            finally:
+                if name != "-":
+                    raw.close()
+    if name != "-":
+        raw.close()
+    for item in read_capture(name, stdin):  # HAR, and streams that cannot be peeked
+        yield item.index, _judged(item, options)
+
+
+def _compact(record: Record) -> Record:
+    """A record as a worker ships it: a verdict becomes a plain tuple (a dataclass costs more to pickle)."""
+    if record[0] != "x":
+        return record
+    v: Verdict = record[2]
+    p = v.pending
+    pending = None if p is None else (p.at, p.body, p.observed, p.merchant_no)
+    return ("x", record[1], tuple(v.findings), v.merchant_no, v.trade_no, v.platform_trade_no, v.body_is_object,
+            v.endpoint, pending)
+
+
+def _expand(record: Record) -> Record:
+    if record[0] != "x":
+        return record
+    _, what, findings, merchant, trade_no, platform, is_object, endpoint, pending = record
+    p = None if pending is None else PendingDiagnosis(*pending)
+    return "x", what, Verdict(list(findings), merchant, trade_no, platform, None, is_object, endpoint, p)
+
+
+def _judge_range(name: str, start: int, end: int, options: JudgeOptions, labels: bool) -> list[Record]:
+    """Judge the JSON lines that start inside [start, end), in order (a record's index is its place).
 
     A file that cannot be read (removed or changed mid-run) gives ``[("error", reason)]``.
     """
     try:
-        return _judge_lines(name, start, end, options)
+        return _judge_lines(name, start, end, options, labels)
     except OSError as exc:
         return [("error", os_reason(exc))]
 
 
-def _judge_lines(name: str, start: int, end: int, options: JudgeOptions) -> list[tuple[Any, ...]]:
-    out: list[tuple[Any, ...]] = []
+def _judge_lines(name: str, start: int, end: int, options: JudgeOptions, labels: bool) -> list[Record]:
+    out: list[Record] = []
+    secret = _revealed(options)
     with open(name, "rb") as f:
         if start > 0:
             f.seek(start - 1)
             skip_line(f)  # finish the line that began before this chunk, in bounded reads
         else:
             skip_bom(f)
-        index = 0
         lines = iter_lines(f)  # lazy: f.tell() before each next() is where the coming line starts
         while f.tell() < end:
             try:
                 line = next(lines)
             except StopIteration:
                 break
-            item = item_from_line(line, name, index)
-            if item is None:
-                continue
-            if isinstance(item, Exchange):
-                v = judge_exchange(item, options)
-                # Plain tuples: a dataclass per record costs more to pickle than the judging saves.
-                out.append(("x", index, _what(item), tuple(v.findings) or None, v.merchant_no, v.trade_no,
-                            v.platform_trade_no, v.body_is_object, v.endpoint))
-            elif isinstance(item, Malformed):
-                out.append(("m", index, item.reason))
-            else:
-                out.append(("s", index, ""))
-            index += 1
+            record = _from_line(line, name, len(out), options, secret, labels)
+            if record is not None:
+                out.append(_compact(record))
     return out
 
 
-def _parallel(name: str, options: JudgeOptions, jobs: int, size: int) -> Iterator[Judged]:
-    starts = range(0, size, CHUNK_BYTES)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(starts))) as pool:  # no idle workers for a small file
-        futures = [pool.submit(_judge_range, name, a, min(a + CHUNK_BYTES, size), options) for a in starts]
-        offset = 0
-        for fut in futures:
+def _parallel(name: str, options: JudgeOptions, jobs: int, size: int,
+              labels: bool) -> Iterator[tuple[int, Record]]:
+    starts = iter(range(0, size, CHUNK_BYTES))
+    workers = min(jobs, -(-size // CHUNK_BYTES))  # no idle workers for a small file
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        # A bounded window of chunks in flight: a merged chunk is released at once, and a fast reader
+        # never holds the whole file's results waiting for a slow merge.
+        pending: deque[Future[list[Record]]] = deque()
+
+        def submit() -> None:
+            a = next(starts, None)
+            if a is not None:
+                pending.append(pool.submit(_judge_range, name, a, min(a + CHUNK_BYTES, size), options, labels))
+
+        for _ in range(workers * IN_FLIGHT_PER_WORKER):
+            submit()
+        index = 0
+        while pending:
+            fut = pending.popleft()
             try:
                 chunk = fut.result()
             except BrokenProcessPool:
                 raise InputError("a worker process died (out of memory?); try --jobs 1", source=name) from None
+            del fut
+            submit()
             if chunk[:1] and chunk[0][0] == "error":
                 raise InputError(f"read failed: {chunk[0][1]} (was the file removed or changed while it was read?)",
                                  source=name)
-            for kind, index, text, *rest in chunk:
-                verdict = None
-                if kind == "x":
-                    findings, merchant, trade_no, platform, is_object, endpoint = rest
-                    verdict = Verdict(list(findings or ()), merchant, trade_no, platform, None, is_object, endpoint)
-                yield kind, index + offset, text, verdict
-            offset += len(chunk)
+            for record in chunk:
+                yield index, _expand(record)
+                index += 1
+            del chunk
 
 
-def _stream(name: str, options: JudgeOptions, jobs: int, stdin: IO[bytes] | None) -> Iterator[Judged]:
+def _stream(name: str, options: JudgeOptions, jobs: int, stdin: IO[bytes] | None,
+            labels: bool) -> Iterator[tuple[int, Record]]:
     """Worker processes only for a regular JSON-lines file of more than one chunk; the rest is read in order.
 
     Pipes, FIFOs and devices cannot be cut into byte ranges; anything that cannot be opened is left to the
@@ -162,38 +261,65 @@ def _stream(name: str, options: JudgeOptions, jobs: int, stdin: IO[bytes] | None
                 with open(name, "rb") as f:
                     head = f.read(65536)
                 if sniff_format(head.removeprefix(BOM), name) == "jsonl":
-                    return _parallel(name, options, jobs, info.st_size)
+                    return _parallel(name, options, jobs, info.st_size, labels)
         except OSError:
             pass
-    return _sequential(name, options, stdin)
+    return _sequential(name, options, stdin, labels)
 
 
 def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_labels: bool = False,
-             stdin: IO[bytes] | None = None, progress: Callable[[int], None] | None = None) -> Outcome:
-    """Judge every capture in ``paths``; raises ``InputError`` only for a source that cannot be opened."""
-    outcome = Outcome(sources=list(paths))
-    session = Session(options)
+             stdin: IO[bytes] | None = None, progress: Callable[[int], None] | None = None,
+             sink: Sink | None = None, collect: bool = True, diagnosis_limit: int = DEFAULT_LIMIT) -> Outcome:
+    """Judge every capture in ``paths``; raises ``InputError`` only for a source that cannot be opened.
+
+    Each record's findings go to ``sink`` as it is concluded, and to ``Outcome.findings`` when ``collect``.
+    """
+    outcome = Outcome(sources=list(paths), collect=collect)
+    ledger = Ledger(options, diagnosis_limit=diagnosis_limit)
+    labels = keep_labels or (sink is not None and sink.wants_labels)
+    unchecked = options.secret is None  # the first object body gets the run's "signatures not checked" warning
     for name in paths:
         shown = 0
-        for kind, index, text, verdict in _stream(name, options, jobs, stdin):
-            if kind == "s":
+        ledger.begin(name)
+        for index, record in _stream(name, options, jobs, stdin, labels):
+            kind = record[0]
+            if kind == "c":
+                outcome.exchanges += 1
+                outcome.by_endpoint[record[1]] += 1
+                found: list[Finding] = []
+                if record[3] is not None or record[4] is not None or unchecked:
+                    found = ledger.observe_keys(True, record[2], record[3], record[4], name, index)
+                    unchecked = False
+                what = record[5]
+            elif kind == "x":
+                verdict: Verdict = record[2]
+                outcome.exchanges += 1
+                outcome.by_endpoint[verdict.endpoint] += 1
+                found = ledger.resolve(verdict, name, index) + ledger.observe(verdict, name, index)
+                unchecked = unchecked and not verdict.body_is_object
+                what = record[1]
+            elif kind == "s":
                 outcome.skipped += 1
                 continue
-            if kind == "m":
+            else:
                 outcome.malformed += 1
+                outcome.first_malformed = outcome.first_malformed or record[1]
                 shown += 1
-                if shown <= MAX_MALFORMED_SHOWN:
-                    outcome.add(replace(rule("input.malformed").finding(
-                        text + ("" if shown < MAX_MALFORMED_SHOWN else "; further malformed records not listed")),
-                        source=name, index=index))
-                continue
-            assert verdict is not None
-            outcome.exchanges += 1
-            outcome.by_endpoint[verdict.endpoint] += 1
-            if keep_labels:
-                outcome.judged.append(f"{name}#{index} {text}")
-            for f in session.conclude(verdict, name, index):
-                outcome.add(f)
-            if progress and outcome.exchanges % 5000 == 0:
+                if shown > MAX_MALFORMED_SHOWN:
+                    continue
+                found = [rule("input.malformed").finding(
+                    record[1] + ("" if shown < MAX_MALFORMED_SHOWN else "; further malformed records not listed"))]
+                what = None
+            if found:
+                found = [replace(f, source=name, index=index) for f in found]
+                for f in found:
+                    outcome.add(f)
+            if kind != "m" and keep_labels:
+                outcome.judged.append(f"{name}#{index} {what}")
+            if sink is not None and (found or labels):
+                sink.record(name, index, what, found)
+            if progress and kind != "m" and outcome.exchanges % 5000 == 0:
                 progress(outcome.exchanges)
+    if sink is not None:
+        sink.finish(outcome)
     return outcome

@@ -397,3 +397,25 @@ def diagnose(params: Mapping[str, Any], secret: signing.Secret | str, observed: 
     ids = tuple("+".join(c) for c in found)
     explanations = tuple(" and ".join(_BY_ID[i].explanation for i in c) for c in found)
     return Diagnosis(False, expected, ids, explanations, ambiguous)
+
+
+def diagnose_known(params: Mapping[str, Any], secret: signing.Secret | str, observed: Any,
+                   known: tuple[str, ...], merchant_no: str | None = None) -> Diagnosis | None:
+    """The diagnosis if one of ``known`` (ids as in ``Diagnosis.matches``) reproduces ``observed``; else None.
+
+    A client that makes a mistake makes it on every request: trying the one found before is a few
+    digests instead of a search.
+    """
+    text = signing.normalise_sign(observed)
+    if text is None or not HEX32.fullmatch(text):
+        return None
+    prepared = _Body(params, merchant_no)
+    key = signing.as_secret(secret).reveal()
+    expected = signing.sign(params, secret)
+    found = [ids for ids in known
+             if any(_digest(prepared, key, recipe) == text != expected for recipe in recipes_for(*ids.split("+")))]
+    if not found:
+        return None
+    ambiguous = tuple(f"{a.id} at /{a.key[:40]}" for a in signing.ambiguities(params))
+    explanations = tuple(" and ".join(_BY_ID[i].explanation for i in ids.split("+")) for ids in found)
+    return Diagnosis(False, expected, tuple(found), explanations, ambiguous)

@@ -95,7 +95,14 @@ def is_email(value: str) -> bool:
     return bool(EMAIL.match(value))
 
 
+# scheme://host[:port] then only characters urlsplit neither strips nor refuses: certainly a URI with a host.
+_PLAIN_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9._~-]+(?::[0-9]*)?(?:[/?#][!-~]*)?\Z")
+
+
 def is_uri(value: str) -> bool:
+    """A scheme and a host, as ``urlsplit`` reads them (the plain common form is decided without it)."""
+    if _PLAIN_URI.match(value):
+        return True
     try:
         parts = urlsplit(value)
     except ValueError:
@@ -417,10 +424,15 @@ def fast_accept(schema: dict[str, Any]) -> Callable[[Any], bool]:
 
 
 @cache
+def acceptor(name: str) -> Callable[[Any], bool]:
+    """The fast acceptance predicate of a bundled schema, built once per process."""
+    return fast_accept(load_schema(name))
+
+
+@cache
 def checker(name: str) -> Callable[[Any], list[SchemaIssue]]:
     """The checker of a bundled schema, built once per process: fast acceptance, full explanation."""
-    schema = load_schema(name)
-    accept, explain = fast_accept(schema), compile_schema(schema)
+    accept, explain = acceptor(name), compile_schema(load_schema(name))
 
     def check(instance: Any) -> list[SchemaIssue]:
         return [] if accept(instance) else explain(instance)

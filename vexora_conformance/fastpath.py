@@ -1,0 +1,228 @@
+"""The fast accept path of ``validate``: a JSON-lines record proven clean on its parsed values, with no objects.
+
+``accept_line`` answers for one raw line: ``SKIP`` when the explaining path
+(``capture.item_from_line`` then ``judge.judge_exchange``) would skip the record,
+a small tuple when that path would find nothing wrong with it, and ``None``
+whenever anything is unusual - the caller then runs the explaining path, which
+alone decides and explains. So this module may refuse a clean record, but must
+never accept one the explaining path would fault; ``tests/test_fastpath.py``
+holds the two to the same findings on generated traffic.
+
+It parses with orjson, which differs from ``json`` in ways that all lead here to
+``None``: it refuses lone surrogates, NaN and numbers that overflow a double, it
+turns integers of 2**64 or more into floats (floats are never accepted), and,
+like ``json``, it keeps the last value of a repeated key silently - so repeated
+keys are ruled out by counting quotes (below) before a body is accepted.
+"""
+
+from __future__ import annotations
+
+import hmac
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from .capture import RecordError, _epoch, worth_judging
+from .contract.endpoints import CHECKOUT, ENDPOINTS, NOTIFY, Endpoint, endpoint_for_path, looks_like_notification
+from .contract.schemas import acceptor
+from .contract.signing import java_order_key, md5_hex
+from .jsontext import MAX_DEPTH
+from .judge import JudgeOptions, ok_reply_problem, skew_exceeded
+
+SKIP = "skip"
+# (endpoint name, merchantNo header, tradeNo to remember, platFormTradeNo to remember, method, path)
+Clean = tuple[str, str | None, str | None, str | None, str, str]
+
+_loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
+
+
+@lru_cache(maxsize=4096)
+def _route(url: str) -> tuple[str, Endpoint | None]:
+    """(path, endpoint by path) exactly as ``Request`` and ``endpoint_of`` compute them; captures repeat URLs."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        path = url
+    return path, endpoint_for_path(path)
+
+
+def _headers(value: Any) -> dict[str, str] | None:
+    """Lower-cased names, first value wins (as ``header_map``); anything but an object of strings: None."""
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        return None
+    out: dict[str, str] = {}
+    for name, text in value.items():
+        if type(text) is not str:
+            return None  # str() of a number parsed by orjson may differ from json's (a big integer)
+        out.setdefault(name.lower(), text)
+    return out
+
+
+def _plain_text(text: str) -> bool:
+    """No escaped quote or backslash and no deep nesting: every quote in ``text`` delimits a string."""
+    if "\\" in text and ('\\"' in text or "\\\\" in text):
+        return False
+    return text.count("{") + text.count("[") <= MAX_DEPTH
+
+
+def _quotes(obj: dict[str, Any]) -> int:
+    """The quotes ``obj`` has when written with each key once; -1 for a value the fast path does not take.
+
+    A repeated key in the text adds at least two quotes that the parsed object no longer has.
+    """
+    n = 0
+    for v in obj.values():
+        t = type(v)
+        if t is str:
+            n += 4
+        elif t is int or t is bool or v is None:
+            n += 2
+        elif t is dict:
+            inner = _quotes(v)
+            if inner < 0:
+                return -1
+            n += 2 + inner
+        else:
+            return -1  # floats (and integers orjson made floats), arrays
+    return n
+
+
+def _flat_body(text: Any) -> dict[str, Any] | None:
+    """A request body whose values are all strings or integers, written with each key once."""
+    if type(text) is not str or not text or not _plain_text(text):
+        return None
+    try:
+        body = _loads(text)
+    except _JSONDecodeError:
+        return None
+    if type(body) is not dict:
+        return None
+    n = 0
+    for v in body.values():
+        t = type(v)
+        if t is str:
+            n += 4
+        elif t is int:
+            n += 2
+        else:
+            return None  # null, booleans, floats, nested values: findings or doubts, the explaining path's job
+    return body if text.count('"') == n else None
+
+
+def _answer_body(text: Any) -> dict[str, Any] | None:
+    if type(text) is not str or not text or not _plain_text(text):
+        return None
+    try:
+        body = _loads(text)
+    except _JSONDecodeError:
+        return None
+    if type(body) is not dict:
+        return None
+    n = _quotes(body)
+    return body if n >= 0 and text.count('"') == n else None
+
+
+def _signs_correctly(body: dict[str, Any], secret: str) -> bool:
+    """``signing.verify`` for a body of strings and integers (String.valueOf of both is their plain text)."""
+    observed = body.get("sign")
+    if type(observed) is not str or not observed.isascii():
+        return False
+    keys = sorted(body) if "".join(body).isascii() else sorted(body, key=java_order_key)
+    canonical = "".join([f"{k}={v}" for k in keys if k != "sign" and (v := body[k]) != ""])
+    return hmac.compare_digest(observed, md5_hex(canonical + secret))
+
+
+def accept_line(line: bytes, options: JudgeOptions, secret: str | None) -> Clean | str | None:
+    """``SKIP``, a ``Clean`` record, or None (let the explaining path judge it). ``secret`` is revealed once
+    by the caller, not per record."""
+    if line.count(b"{") + line.count(b"[") > MAX_DEPTH:
+        return None
+    try:
+        record = _loads(line)
+    except _JSONDecodeError:
+        return None
+    if type(record) is not dict:
+        return None
+    req = record.get("request")
+    if type(req) is not dict:
+        return None
+    url = req.get("url")
+    text = req.get("body")
+    hint = record.get("endpoint")
+    if hint is None and not worth_judging(url, text):
+        return SKIP  # other traffic (read again with duplicate detection or not, it is skipped all the same)
+    method = req.get("method")
+    if type(method) is not str or type(url) is not str or (hint is not None and hint not in ENDPOINTS):
+        return None
+    headers = _headers(req.get("headers"))
+    body = _flat_body(text)
+    if headers is None or body is None:
+        return None
+    resp = record.get("response")
+    if resp is not None:
+        if type(resp) is not dict:
+            return None
+        status = resp.get("status")
+        if type(status) is not int or _headers(resp.get("headers")) is None:
+            return None
+    try:
+        when = _epoch(record.get("time"))
+    except RecordError:
+        return None
+    path, by_path = _route(url)
+    endpoint = ENDPOINTS[hint] if hint is not None else by_path or (
+        NOTIFY if looks_like_notification(body) else CHECKOUT)
+
+    # the request line and headers
+    if method.upper() != "POST" or (endpoint.sent_by_merchant and not path.endswith(endpoint.path)):
+        return None
+    ctype = headers.get("content-type")
+    if ctype is None or ctype.split(";", 1)[0].strip().lower() != "application/json":
+        return None
+    merchant = headers.get("merchantno")
+    if endpoint.merchant_header != "none" and (
+            merchant is None or not merchant.strip()
+            or (options.merchant_no is not None and merchant != options.merchant_no)):
+        return None
+
+    # the body: tables, fields, sign, clock
+    schema = endpoint.schema("request-body", options.strict)
+    if schema is not None and not acceptor(schema)(body):
+        return None
+    if not endpoint.documented_fields.issuperset(body):
+        return None
+    if secret is not None and body.get("sign") is not None and not _signs_correctly(body, secret):
+        return None
+    if endpoint.checks_skew and skew_exceeded(body, when, options):
+        return None
+
+    # the answer
+    platform = None
+    if resp is not None:
+        if endpoint.answer == "ok-text":
+            reply = resp.get("body")
+            if (reply is not None and type(reply) is not str) or ok_reply_problem(status, reply or "") is not None:
+                return None
+        else:
+            answer = _answer_body(resp.get("body"))
+            if answer is None:
+                return None
+            schema = endpoint.schema("response-body", options.strict)
+            if schema is not None and not acceptor(schema)(answer):
+                return None
+            for check in endpoint.answer_checks:
+                if check(endpoint, body, answer):
+                    return None
+            data = answer.get("data")
+            if answer.get("code") == "0000" and type(data) is dict:
+                found = data.get("platFormTradeNo")
+                platform = found if type(found) is str and found else None
+    trade_no = body.get("tradeNo")
+    if not endpoint.remembers:
+        return endpoint.name, merchant, None, None, method, path
+    return endpoint.name, merchant, trade_no if type(trade_no) is str and trade_no else None, platform, method, path

@@ -1,0 +1,77 @@
+"""The session of a ``validate`` run: the judge's cross-exchange rules, in memory that stays small.
+
+It keeps the same rules as ``judge.Session`` (duplicate tradeNo per merchant,
+duplicate platFormTradeNo, the unchecked-sign warning) but remembers keys by
+position in ``seen.FirstSeen`` and turns a position back into ``file#index``
+only when a finding needs it; wrong signs are diagnosed once per pattern
+(``patterns.DiagnosisMemory``).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from .judge import Session, Verdict, complete_diagnosis
+from .models import Finding
+from .patterns import DEFAULT_LIMIT, DiagnosisMemory
+from .seen import FirstSeen
+
+
+@dataclass
+class Ledger(Session):
+    diagnosis_limit: int = DEFAULT_LIMIT
+    _trade: FirstSeen = field(default_factory=FirstSeen)
+    _platform: FirstSeen = field(default_factory=FirstSeen)
+    # A position is a run's first position plus the index: one run per reading of a source, so
+    # ``validate f f`` reads f twice as two sets of requests, and a label is rebuilt only for a finding.
+    _starts: list[int] = field(default_factory=list)
+    _runs: list[tuple[int, str]] = field(default_factory=list)  # (first position, source)
+    _next: int = 0  # the first position after every one given so far
+    _memory: DiagnosisMemory | None = None
+
+    def __post_init__(self) -> None:
+        if self.options.secret is not None:
+            self._memory = DiagnosisMemory(self.options.secret, self.diagnosis_limit)
+
+    def begin(self, source: str) -> None:
+        """A new reading of ``source`` starts: its indices count from 0 again, its positions after the last."""
+        self._starts.append(self._next)
+        self._runs.append((self._next, source))
+
+    def _position(self, source: str, index: int) -> int:
+        if not self._runs or self._runs[-1][1] != source:
+            self.begin(source)
+        position = self._runs[-1][0] + index
+        self._next = max(self._next, position + 1)
+        return position
+
+    def label(self, position: int) -> str:
+        start, source = self._runs[bisect_right(self._starts, position) - 1]
+        return f"{source}#{position - start}"
+
+    def first_trade_no(self, merchant: str | None, trade_no: str, source: str, index: int) -> str | None:
+        key = trade_no if merchant is None else f"{len(merchant)}:{merchant}{trade_no}"
+        # A tradeNo without a merchantNo header is kept apart from every merchant's by the prefix.
+        first = self._trade.first(("\0" + key) if merchant is None else key, self._position(source, index))
+        return None if first is None else self.label(first)
+
+    def first_platform_trade_no(self, platform: str, source: str, index: int) -> str | None:
+        first = self._platform.first(platform, self._position(source, index))
+        return None if first is None else self.label(first)
+
+    def resolve(self, verdict: Verdict, source: str, index: int) -> list[Finding]:
+        p = verdict.pending
+        if p is None or self._memory is None:
+            return super().resolve(verdict, source, index)
+        hint, details = self._memory.explain(p.body, p.observed, p.merchant_no, f"{source}#{index}")
+        return complete_diagnosis(verdict.findings, p.at, hint, **details)
+
+    def retained_bytes(self) -> int:
+        return self._trade.retained_bytes() + self._platform.retained_bytes()
+
+    @property
+    def searches(self) -> int:
+        return self._memory.searches if self._memory is not None else 0
+
+

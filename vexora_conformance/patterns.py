@@ -1,0 +1,64 @@
+"""Diagnosis once per pattern: a client that makes a mistake makes it on every request.
+
+For each (merchantNo, set of body keys) the mistakes found before are tried
+first (a few digests); after ``limit`` full searches that found no known
+mistake, later wrong signs of that pattern are reported as "same as" the first
+of them instead of being searched again. The memory lives in the session of one
+``validate`` run and is consulted in arrival order, so ``--jobs N`` reports what
+``--jobs 1`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .contract import signing
+from .contract.diagnosis import diagnose, diagnose_known
+from .judge import diagnosis_hint
+
+DEFAULT_LIMIT = 20
+MAX_PATTERNS = 65536  # past this many distinct patterns, new ones are searched in full every time
+MAX_KNOWN = 4  # mistakes remembered per pattern, most recent first
+
+
+@dataclass
+class _Pattern:
+    known: list[tuple[str, ...]] = field(default_factory=list)
+    fruitless: int = 0  # full searches that found no known mistake
+    first_fruitless: str | None = None  # the label of the first of them
+
+
+@dataclass
+class DiagnosisMemory:
+    secret: signing.Secret
+    limit: int = DEFAULT_LIMIT
+    patterns: dict[tuple[str | None, frozenset[str]], _Pattern] = field(default_factory=dict)
+    searches: int = 0  # full searches run (for the benchmark and the tests)
+
+    def explain(self, body: dict[str, Any], observed: Any, merchant: str | None,
+                where: str) -> tuple[str, dict[str, Any]]:
+        """(hint, details) for the wrong sign of the request at ``where``."""
+        key = (merchant, frozenset(body))
+        pattern = self.patterns.get(key)
+        if pattern is None:
+            pattern = _Pattern()
+            if len(self.patterns) < MAX_PATTERNS:
+                self.patterns[key] = pattern
+        for ids in pattern.known:
+            d = diagnose_known(body, self.secret, observed, ids, merchant_no=merchant)
+            if d is not None:
+                return diagnosis_hint(d), {"diagnosis": list(d.matches)}
+        if pattern.fruitless >= self.limit and pattern.first_fruitless is not None:
+            return (f"diagnosis: same as {pattern.first_fruitless} (no known mistake reproduced the sign in "
+                    f"{self.limit} searches of this merchant's requests with these keys, so it was not searched "
+                    "again; run `vexora-conformance doctor` to compare)",
+                    {"diagnosis": [], "same_as": pattern.first_fruitless})
+        self.searches += 1
+        d = diagnose(body, self.secret, observed, merchant_no=merchant)
+        if d.matches:
+            pattern.known = [d.matches, *(k for k in pattern.known if k != d.matches)][:MAX_KNOWN]
+        elif not d.not_hex:
+            pattern.fruitless += 1
+            pattern.first_fruitless = pattern.first_fruitless or where
+        return diagnosis_hint(d), {"diagnosis": list(d.matches)}
