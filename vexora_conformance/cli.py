@@ -47,11 +47,11 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _number(low: float, high: float, what: str, low_open: bool = False) -> Any:
+def _number(low: float, high: float, what: str, low_open: bool = False, integer: bool = False) -> Any:
     """An argparse type: a finite number within [low, high] (or (low, high]); NaN and infinities are refused."""
     def parse(text: str) -> float:
         try:
-            value = float(text)
+            value = float(text) if not integer else int(text)
         except ValueError:
             value = math.nan
         if not (low < value <= high if low_open else low <= value <= high):  # NaN fails both
@@ -62,6 +62,7 @@ def _number(low: float, high: float, what: str, low_open: bool = False) -> Any:
 
 
 _scale = _number(0, 10, "a scale from 0 to 10")
+_count = _number(0, 10**9, "a whole number from 0", integer=True)
 _seconds = _number(0, 3600, "a number of seconds from 0 (excluded) to 3600", low_open=True)
 
 
@@ -94,10 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="follow the page's tables literally (doc.conflict)")
     p.add_argument("--skew-window", type=float, default=300.0, metavar="SECONDS",
                    help="timestamp.skew when a timestamp is further than this from the capture time (default 300)")
-    p.add_argument("--format", choices=("text", "json", "junit", "github"), default="text")
+    p.add_argument("--format", choices=("text", "json", "jsonl", "junit", "github"), default="text",
+                   help="jsonl: one finding per line, then a summary line")
     p.add_argument("--output", metavar="FILE", help="write the report here instead of standard output")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="worker processes for JSON-lines files (0: one per core; default 1)")
+    p.add_argument("--diagnosis-limit", type=_count, default=20, metavar="N",
+                   help="full searches for the mistake behind wrong signs of one merchant and key set that find "
+                        "no known mistake, before later ones are reported as 'same as' the first (default 20)")
     p.add_argument("--no-color", action="store_true", help="never colour text output")
 
     p = sub.add_parser("serve", help="run a loopback fake provider that judges every request it gets")
@@ -237,6 +242,34 @@ def _cmd_doctor(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return EXIT_CLEAN if d.correct else EXIT_FINDINGS
 
 
+class _HoldUntilJudged:
+    """Passes records to a report once the first exchange is judged; a run that judges none writes nothing
+    (it ends with "nothing to judge", exit 2). Until then only unreadable records arrive, at most
+    MAX_MALFORMED_SHOWN per source, so what is held is bounded."""
+
+    def __init__(self, sink: Any) -> None:
+        self.sink, self.judged = sink, False
+        self.held: list[tuple[str, int, str | None, list[Any]]] = []
+        self.wants_labels = sink.wants_labels
+
+    def record(self, source: str, index: int, what: str | None, findings: list[Any]) -> None:
+        if not self.judged and what is None:
+            self.held.append((source, index, what, findings))
+            return
+        if not self.judged:
+            self.judged = True
+            for held in self.held:
+                self.sink.record(*held)
+            self.held = []
+        self.sink.record(source, index, what, findings)
+
+    def finish(self, outcome: Any) -> None:
+        if outcome.exchanges:
+            for held in self.held:
+                self.sink.record(*held)
+            self.sink.finish(outcome)
+
+
 def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from . import report
     from .credentials import resolve_secret
@@ -251,30 +284,22 @@ def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     options = JudgeOptions(secret=secret, merchant_no=args.merchant_no, strict=args.strict,
                            skew_window_s=args.skew_window)
     stdin = _stdin(args)
-    progress = _progress(err) if err.isatty() else None
-    outcome = validate(args.paths, options, jobs=args.jobs, keep_labels=args.format == "junit",
-                       stdin=getattr(stdin, "buffer", None), progress=progress)
-    if progress:
-        err.write("\r\033[K")
-    if outcome.exchanges == 0:
-        first = next((f.message for f in outcome.findings if f.rule == "input.malformed"), "")
-        reason = (f"{outcome.malformed} unreadable record(s), the first: {first}" if outcome.malformed
-                  else "no Checkout exchange found")
-        print(f"vexora-conformance: error: nothing to judge in {', '.join(args.paths)}: {reason} "
-              f"({outcome.skipped} other request(s) skipped)", file=err)
-        return EXIT_ERROR
-    try:
+    try:  # opened first: a report that cannot be written fails now, not after the whole capture was judged
         target = (open(args.output, "w", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
                   if args.output else out)
     except OSError as exc:
         raise InputError(f"cannot write the report: {os_reason(exc)}", source=args.output) from None
+    progress = _progress(err) if err.isatty() else None
     try:
         with target if args.output else contextlib.nullcontext(target):
             if args.format == "text":
                 colour = target.isatty() and not args.no_color and "NO_COLOR" not in os.environ
-                report.write_text(outcome, target, colour=colour)
+                sink = report.TextReport(target, colour=colour)
             else:
-                report.WRITERS[args.format](outcome, target)
+                sink = report.SINKS[args.format](target)
+            outcome = validate(args.paths, options, jobs=args.jobs, stdin=getattr(stdin, "buffer", None),
+                               progress=progress, sink=_HoldUntilJudged(sink), collect=False,
+                               diagnosis_limit=args.diagnosis_limit)
             target.flush()
     except BrokenPipeError:
         raise  # the reader went away: main() ends quietly
@@ -282,6 +307,15 @@ def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         # Exit 2, not 1: CI must not read a lost report as "findings".
         raise InputError(f"cannot write the report: {os_reason(exc)}", source=args.output or "standard output") \
             from None
+    finally:
+        if progress:
+            err.write("\r\033[K")
+    if outcome.exchanges == 0:
+        reason = (f"{outcome.malformed} unreadable record(s), the first: {outcome.first_malformed}"
+                  if outcome.malformed else "no Checkout exchange found")
+        print(f"vexora-conformance: error: nothing to judge in {', '.join(args.paths)}: {reason} "
+              f"({outcome.skipped} other request(s) skipped)", file=err)
+        return EXIT_ERROR
     return EXIT_FINDINGS if outcome.errors else EXIT_CLEAN
 
 

@@ -70,30 +70,34 @@ def _plain_text(text: str) -> bool:
     return text.count("{") + text.count("[") <= MAX_DEPTH
 
 
+_NONE = type(None)
+
+
 def _quotes(obj: dict[str, Any]) -> int:
     """The quotes ``obj`` has when written with each key once; -1 for a value the fast path does not take.
 
     A repeated key in the text adds at least two quotes that the parsed object no longer has.
+    Counted on the list of value types (C loops): this runs for every record.
     """
-    n = 0
-    for v in obj.values():
-        t = type(v)
-        if t is str:
-            n += 4
-        elif t is int or t is bool or v is None:
-            n += 2
-        elif t is dict:
-            inner = _quotes(v)
-            if inner < 0:
-                return -1
-            n += 2 + inner
-        else:
-            return -1  # floats (and integers orjson made floats), arrays
+    types = list(map(type, obj.values()))
+    strs, dicts = types.count(str), types.count(dict)
+    scalars = types.count(int) + types.count(bool) + types.count(_NONE)
+    if strs + dicts + scalars != len(types):
+        return -1  # floats (and integers orjson made floats), arrays
+    n = 4 * strs + 2 * (scalars + dicts)
+    if dicts:
+        for v in obj.values():
+            if type(v) is dict:
+                inner = _quotes(v)
+                if inner < 0:
+                    return -1
+                n += inner
     return n
 
 
-def _flat_body(text: Any) -> dict[str, Any] | None:
-    """A request body whose values are all strings or integers, written with each key once."""
+def _flat_body(text: Any) -> tuple[dict[str, Any], bool] | None:
+    """A request body whose values are all strings or integers, written with each key once; and whether all
+    of them are strings."""
     if type(text) is not str or not text or not _plain_text(text):
         return None
     try:
@@ -102,16 +106,11 @@ def _flat_body(text: Any) -> dict[str, Any] | None:
         return None
     if type(body) is not dict:
         return None
-    n = 0
-    for v in body.values():
-        t = type(v)
-        if t is str:
-            n += 4
-        elif t is int:
-            n += 2
-        else:
-            return None  # null, booleans, floats, nested values: findings or doubts, the explaining path's job
-    return body if text.count('"') == n else None
+    types = list(map(type, body.values()))
+    strs, ints = types.count(str), types.count(int)
+    if strs + ints != len(types):
+        return None  # null, booleans, floats, nested values: findings or doubts, the explaining path's job
+    return (body, ints == 0) if text.count('"') == 4 * strs + 2 * ints else None
 
 
 def _answer_body(text: Any) -> dict[str, Any] | None:
@@ -127,13 +126,19 @@ def _answer_body(text: Any) -> dict[str, Any] | None:
     return body if n >= 0 and text.count('"') == n else None
 
 
-def _signs_correctly(body: dict[str, Any], secret: str) -> bool:
+def _signs_correctly(body: dict[str, Any], all_strings: bool, secret: str) -> bool:
     """``signing.verify`` for a body of strings and integers (String.valueOf of both is their plain text)."""
     observed = body.get("sign")
     if type(observed) is not str or not observed.isascii():
         return False
-    keys = sorted(body) if "".join(body).isascii() else sorted(body, key=java_order_key)
-    canonical = "".join([f"{k}={v}" for k in keys if k != "sign" and (v := body[k]) != ""])
+    if all_strings and "" not in body.values() and "".join(body).isascii():
+        # The common body, joined in C: code-point order is Java's for ASCII keys.
+        pairs = dict(body)
+        del pairs["sign"]
+        canonical = "".join(map("=".join, sorted(pairs.items())))
+    else:
+        keys = sorted(body) if "".join(body).isascii() else sorted(body, key=java_order_key)
+        canonical = "".join([f"{k}={v}" for k in keys if k != "sign" and (v := body[k]) != ""])
     return hmac.compare_digest(observed, md5_hex(canonical + secret))
 
 
@@ -160,10 +165,12 @@ def accept_line(line: bytes, options: JudgeOptions, secret: str | None) -> Clean
     if type(method) is not str or type(url) is not str or (hint is not None and hint not in ENDPOINTS):
         return None
     headers = _headers(req.get("headers"))
-    body = _flat_body(text)
-    if headers is None or body is None:
+    flat = _flat_body(text)
+    if headers is None or flat is None:
         return None
+    body, all_strings = flat
     resp = record.get("response")
+    status: Any = 0
     if resp is not None:
         if type(resp) is not dict:
             return None
@@ -196,7 +203,7 @@ def accept_line(line: bytes, options: JudgeOptions, secret: str | None) -> Clean
         return None
     if not endpoint.documented_fields.issuperset(body):
         return None
-    if secret is not None and body.get("sign") is not None and not _signs_correctly(body, secret):
+    if secret is not None and body.get("sign") is not None and not _signs_correctly(body, all_strings, secret):
         return None
     if endpoint.checks_skew and skew_exceeded(body, when, options):
         return None

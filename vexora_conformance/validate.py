@@ -23,12 +23,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, Protocol
 
-from .capture import Malformed, item_from_line, iter_lines, open_source, read_capture, skip_bom, skip_line, \
-    sniff_format
+from .capture import Malformed, item_from_line, iter_lines, open_source, read_capture, skip_bom, skip_line, sniff_format
 from .contract.rules import endpoint_of_rule, rule
 from .contract.tables import ENDPOINTS as ENDPOINT_NAMES
 from .errors import InputError, os_reason
-from .fastpath import SKIP, accept_line
+from .fastpath import accept_line
 from .harsplit import BOM
 from .judge import JudgeOptions, PendingDiagnosis, Verdict, judge_exchange
 from .ledger import Ledger
@@ -120,7 +119,7 @@ def _from_line(line: bytes | None, name: str, index: int, options: JudgeOptions,
     """One JSON line: the fast path when it can prove the record clean or other traffic, else the explaining one."""
     if line is not None:
         fast = accept_line(line, options, secret)
-        if fast is SKIP:
+        if isinstance(fast, str):  # SKIP
             return ("s",)
         if fast is not None:
             endpoint, merchant, trade_no, platform, method, path = fast
@@ -135,7 +134,7 @@ def _revealed(options: JudgeOptions) -> str | None:
 
 def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None,
                 labels: bool) -> Iterator[tuple[int, Record]]:
-    raw, har_dir = open_source(name, stdin)
+    raw, _ = open_source(name, stdin)
     if hasattr(raw, "peek"):
         head = raw.peek(65536)[:65536]
         if sniff_format(head.removeprefix(BOM), name) == "jsonl":

@@ -362,34 +362,55 @@ _PY_TYPES = {"string": "str", "object": "dict", "array": "list", "boolean": "boo
              "null": "type(None)"}
 
 
+_CACHED = 256  # accepted strings remembered per checked field: captures repeat URLs, amounts, e-mails
+
+
 def _emit_node(src: _Source, schema: dict[str, Any], var: str, depth: int) -> None:
     """Statements that ``return False`` unless ``var`` certainly satisfies ``schema``."""
     types = _types(schema) if "type" in schema else None
+    known_str = False
     if types is not None:
         if any(t not in _PY_TYPES for t in types):
             src.emit(depth, "return False")  # "number" and friends: let the full checker decide
             return
-        allowed = ", ".join(_PY_TYPES[t] for t in types)
-        src.emit(depth, f"if type({var}) not in ({allowed},): return False")
+        if types == ["string"]:
+            src.emit(depth, f"if type({var}) is not str: return False")
+            known_str = True
+        else:
+            allowed = ", ".join(_PY_TYPES[t] for t in types)
+            src.emit(depth, f"if type({var}) not in ({allowed},): return False")
     if "enum" in schema:
-        src.emit(depth, f"if not any({var} == a and type({var}) is type(a) for a in {src.name(schema['enum'])}): "
-                        "return False")
+        if known_str and all(type(a) is str for a in schema["enum"]):
+            src.emit(depth, f"if {var} not in {src.name(frozenset(schema['enum']))}: return False")
+        else:
+            src.emit(depth, f"if not any({var} == a and type({var}) is type(a) for a in "
+                            f"{src.name(schema['enum'])}): return False")
     if "const" in schema:
         c = src.name(schema["const"])
         src.emit(depth, f"if not ({var} == {c} and type({var}) is type({c})): return False")
+    string_checks = []
     if "pattern" in schema:
-        src.emit(depth, f"if type({var}) is str and not {src.name(re.compile(schema['pattern']).search)}({var}): "
-                        "return False")
+        string_checks.append(f"not {src.name(re.compile(schema['pattern']).search)}({var})")
     if "format" in schema:
-        src.emit(depth, f"if type({var}) is str and not _formats[{schema['format']!r}]({var}): return False")
+        string_checks.append(f"not _formats[{schema['format']!r}]({var})")
     if "minLength" in schema:
-        src.emit(depth, f"if type({var}) is str and len({var}) < {int(schema['minLength'])}: return False")
+        string_checks.append(f"len({var}) < {int(schema['minLength'])}")
+    if string_checks:
+        guard = "" if known_str else f"type({var}) is str and "
+        if "pattern" in schema or "format" in schema:
+            # Remember accepted strings (a bounded set): a repeated URL is not parsed again.
+            ok = src.name(set())
+            src.emit(depth, f"if {guard}{var} not in {ok}:")
+            src.emit(depth + 1, f"if {' or '.join(string_checks)}: return False")
+            src.emit(depth + 1, f"if len({ok}) < {_CACHED}: {ok}.add({var})")
+        else:
+            src.emit(depth, f"if {guard}({' or '.join(string_checks)}): return False")
     for keyword, op in (("minimum", "<"), ("maximum", ">")):
         if keyword in schema:
             src.emit(depth, f"if type({var}) is int and {var} {op} {int(schema[keyword])}: return False")
     if "required" in schema:
-        names = src.name(tuple(schema["required"]))
-        src.emit(depth, f"if type({var}) is dict and not all(n in {var} for n in {names}): return False")
+        names = src.name(frozenset(schema["required"]))
+        src.emit(depth, f"if type({var}) is dict and not {var}.keys() >= {names}: return False")
     if "properties" in schema:
         src.emit(depth, f"if type({var}) is dict:")
         for i, (prop, sub) in enumerate(schema["properties"].items()):
@@ -401,14 +422,34 @@ def _emit_node(src: _Source, schema: dict[str, Any], var: str, depth: int) -> No
             if len(src.lines) == before:
                 src.emit(depth + 2, "pass")
     if "if" in schema:
-        # The condition is decided exactly by the full checker, then the branch by the fast path.
-        condition = src.name(_compile(schema["if"]))
-        src.emit(depth, f"_probe = []; {condition}({var}, '', _probe)")
-        src.emit(depth, "if not _probe:")
+        # The condition decided exactly: inline when it only asks for string constants, else by the full checker.
+        exact = _string_const_condition(schema["if"])
+        if exact is not None:
+            required, consts = exact
+            tests = [f"{var}.keys() >= {src.name(required)}"] + [
+                f"({var}.get({k!r}, {c!r}) == {c!r} and type({var}.get({k!r}, {c!r})) is str)"
+                for k, c in consts.items()]
+            src.emit(depth, f"if type({var}) is not dict or ({' and '.join(tests)}):")
+        else:
+            condition = src.name(_compile(schema["if"]))
+            src.emit(depth, f"_probe = []; {condition}({var}, '', _probe)")
+            src.emit(depth, "if not _probe:")
         before = len(src.lines)
         _emit_node(src, schema.get("then", {}), var, depth + 1)
         if len(src.lines) == before:
             src.emit(depth + 1, "pass")
+
+
+def _string_const_condition(schema: dict[str, Any]) -> tuple[frozenset[str], dict[str, str]] | None:
+    """(required names, {name: string constant}) when that is all ``schema`` asks; else None."""
+    if not set(schema) <= {"required", "properties"}:
+        return None
+    consts = {}
+    for name, sub in schema.get("properties", {}).items():
+        if set(sub) != {"const"} or type(sub["const"]) is not str:
+            return None
+        consts[name] = sub["const"]
+    return frozenset(schema.get("required", ())), consts
 
 
 def fast_accept(schema: dict[str, Any]) -> Callable[[Any], bool]:
