@@ -131,7 +131,7 @@ def _endpoint_hint(value: Any) -> str | None:
     """A JSON-lines record may say which endpoint it is (``"endpoint": "notify"``)."""
     if value is None:
         return None
-    if value not in ENDPOINTS:
+    if not isinstance(value, str) or value not in ENDPOINTS:  # a list is not even hashable
         raise RecordError(f"endpoint is not one of {', '.join(ENDPOINTS)}")
     return str(value)
 
