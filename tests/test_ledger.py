@@ -1,0 +1,122 @@
+"""validate's memory across exchanges: keys by position in little memory, wrong signs diagnosed once per pattern."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vexora_conformance import validate as validate_mod
+from vexora_conformance.cli import run
+from vexora_conformance.contract import signing
+from vexora_conformance.contract.diagnosis import recipe_for, sign_with
+from vexora_conformance.judge import JudgeOptions
+from vexora_conformance.ledger import Ledger
+from vexora_conformance.seen import FirstSeen
+from vexora_conformance.validate import validate
+
+SECRET = "ledger-secret"
+URL = "https://sandbox.vexora.example/mexico/v1/vexora/checkout"
+
+
+@given(st.lists(st.text(max_size=12), max_size=3000))
+def test_first_seen_agrees_with_a_dict(keys: list[str]) -> None:
+    seen, model = FirstSeen(), {}
+    for position, key in enumerate(keys):
+        assert seen.first(key, position) == model.get(key)
+        model.setdefault(key, position)
+    assert len(seen) == len(model)
+
+
+def test_first_seen_confirms_a_hash_hit_against_the_exact_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every key hashed alike: only the stored bytes tell them apart."""
+    import vexora_conformance.seen as seen_mod
+
+    monkeypatch.setattr(seen_mod, "hash", lambda data: 42, raising=False)
+    seen = FirstSeen()
+    assert [seen.first(k, n) for n, k in enumerate(["a", "b", "a", "c", "b"])] == [None, None, 0, None, 1]
+
+
+def test_retained_state_is_under_150_bytes_per_clean_record() -> None:
+    ledger = Ledger(JudgeOptions())
+    ledger.begin("f")
+    n = 100_000
+    for i in range(n):
+        ledger.observe_keys(True, "1000000001", f"2025112416{i:010d}", f"p{i:015d}", "f", i)
+    assert ledger.retained_bytes() / n <= 150
+
+
+def test_the_same_file_twice_is_two_sets_of_requests() -> None:
+    ledger = Ledger(JudgeOptions())
+    ledger.begin("f")
+    assert ledger.observe_keys(True, "m", "T1", None, "f", 0)[1:] == []
+    ledger.begin("f")
+    found = ledger.observe_keys(True, "m", "T1", None, "f", 0)
+    assert [f.rule for f in found] == ["trade-no.duplicate"]
+    assert "f#0" in found[0].message
+
+
+def _line(i: int, mistake: str | None = None, tamper: bool = False, merchant: str = "1000000001") -> str:
+    body: dict[str, Any] = {"timestamp": str(1764000000000 + i), "tradeNo": f"T{i:08d}", "amount": "300",
+                            "notifyUrl": "https://m.example/notify", "wayCode": "va", "remark": f"order {i}"}
+    body["sign"] = sign_with(body, SECRET, recipe_for(mistake)) if mistake else signing.sign(body, SECRET)
+    if tamper:
+        body["amount"] = "301"  # changed after signing: no known mistake reproduces it
+    return json.dumps({"request": {"method": "POST", "url": URL, "body": json.dumps(body),
+                                   "headers": {"Content-Type": "application/json", "merchantNo": merchant}}})
+
+
+def _run(path: Path, limit: int = 20) -> tuple[Any, list[Any]]:
+    ledgers: list[Ledger] = []
+    real = validate_mod.Ledger
+
+    def keep(*args: Any, **kwargs: Any) -> Ledger:
+        ledgers.append(real(*args, **kwargs))
+        return ledgers[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(validate_mod, "Ledger", keep)
+        outcome = validate([str(path)], JudgeOptions(secret=signing.Secret(SECRET)), diagnosis_limit=limit)
+    return ledgers[0], outcome.findings
+
+
+def test_a_known_mistake_is_searched_for_once_per_pattern(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join(_line(i, "secret-prefixed") for i in range(30)) + "\n")
+    ledger, findings = _run(path)
+    assert ledger.searches == 1
+    assert len(findings) == 30
+    assert all(f.details["diagnosis"] == ["secret-prefixed"] for f in findings)
+
+
+def test_after_the_limit_an_unexplained_sign_is_same_as_the_first(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    lines = [_line(i, tamper=True) for i in range(25)] + [_line(99, tamper=True, merchant="other")]
+    path.write_text("\n".join(lines) + "\n")
+    ledger, findings = _run(path)
+    assert ledger.searches == 21  # 20 for the first merchant, 1 for the other (another pattern)
+    same = [f for f in findings if "same_as" in f.details]
+    assert [f.index for f in same] == [20, 21, 22, 23, 24]
+    assert all(f.details["same_as"] == f"{path}#0" and f"same as {path}#0" in (f.hint or "") for f in same)
+    _, none_skipped = _run(path, limit=1000)
+    assert not any("same_as" in f.details for f in none_skipped)
+
+
+def test_jobs_2_names_the_same_mistakes_as_jobs_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "many.jsonl"
+    lines = [_line(i, tamper=i % 3 == 0, mistake="secret-prefixed" if i % 3 == 1 else None) for i in range(600)]
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(validate_mod, "CHUNK_BYTES", 9000)
+    monkeypatch.setenv("VEXORA_SECRET", SECRET)
+    reports = []
+    for jobs in ("1", "2"):
+        out = io.StringIO()
+        assert run(["validate", str(path), "--jobs", jobs], out, io.StringIO()) == 1
+        reports.append(out.getvalue())
+    assert reports[0] == reports[1]
+    assert "same as" in reports[0]
