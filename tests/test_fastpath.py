@@ -166,7 +166,7 @@ def test_what_the_fast_path_accepts_the_explaining_path_finds_clean(line: bytes)
     if fast == SKIP:
         assert isinstance(slow, Skipped)
         return
-    endpoint, merchant, trade_no, platform, _, path = fast
+    endpoint, merchant, trade_no, platform, _, _ = fast
     assert not isinstance(slow, (Skipped,)) and hasattr(slow, "findings"), slow
     assert slow.findings == []
     assert (slow.endpoint, slow.merchant_no, slow.trade_no, slow.platform_trade_no) == \

@@ -162,7 +162,9 @@ def accept_line(line: bytes, options: JudgeOptions, secret: str | None) -> Clean
     if hint is None and not worth_judging(url, text):
         return SKIP  # other traffic (read again with duplicate detection or not, it is skipped all the same)
     method = req.get("method")
-    if type(method) is not str or type(url) is not str or (hint is not None and (type(hint) is not str or hint not in ENDPOINTS)):
+    if type(method) is not str or type(url) is not str:
+        return None
+    if hint is not None and (type(hint) is not str or hint not in ENDPOINTS):
         return None
     headers = _headers(req.get("headers"))
     flat = _flat_body(text)
