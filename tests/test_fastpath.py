@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,7 +26,7 @@ from vexora_conformance.capture import Skipped, item_from_line
 from vexora_conformance.contract import signing
 from vexora_conformance.contract.schemas import _PLAIN_URI
 from vexora_conformance.fastpath import SKIP, accept_line
-from vexora_conformance.judge import JudgeOptions, judge_exchange
+from vexora_conformance.judge import JudgeOptions, judge_exchange, sign_mismatch
 from vexora_conformance.models import Exchange
 from vexora_conformance.report import JsonReport
 from vexora_conformance.validate import validate
@@ -67,6 +68,8 @@ BODY_EDITS = [
     ("not an object", lambda t: "[" + t + "]"),
     ("empty", lambda t: ""),
     ("form", lambda t: "a=1&b=2"),
+    ("changed after signing", lambda t: t.replace('"wayCode": "va"', '"wayCode": "store"')),
+    ("upper-case sign", lambda t: t.replace('"sign": "', '"sign": "A')[:-1] + "}"),
 ]
 ANSWER_EDITS = [
     ("none", lambda a: a),
@@ -121,6 +124,8 @@ def records(draw: st.DrawFn) -> bytes:
         url = "https://m.example/notify"
     elif endpoint == "other":
         url = draw(st.sampled_from(["https://cdn.example/app.js", "https://x.example/v1/vexora/refund"]))
+    if draw(st.integers(0, 3)) == 0:
+        body["tradeNo"] += "0"  # changed after signing: a sign that does not verify
     body_text = _edit(draw, BODY_EDITS)(json.dumps(body))
     if draw(st.booleans()):
         body_text = body_text.replace(", ", ",").replace(": ", ":")
@@ -152,7 +157,7 @@ def records(draw: st.DrawFn) -> bytes:
 def _explained(line: bytes) -> Any:
     item = item_from_line(line, "f", 0)
     if isinstance(item, Exchange):
-        return judge_exchange(item, OPTIONS)
+        return judge_exchange(item, OPTIONS, diagnose=False)
     return item
 
 
@@ -166,11 +171,18 @@ def test_what_the_fast_path_accepts_the_explaining_path_finds_clean(line: bytes)
     if fast == SKIP:
         assert isinstance(slow, Skipped)
         return
-    endpoint, merchant, trade_no, platform, _, _ = fast
+    kind, endpoint, merchant, trade_no, platform, *_ = fast
     assert not isinstance(slow, (Skipped,)) and hasattr(slow, "findings"), slow
-    assert slow.findings == []
     assert (slow.endpoint, slow.merchant_no, slow.trade_no, slow.platform_trade_no) == \
         (endpoint, merchant, trade_no, platform)
+    if kind == "c":
+        assert slow.findings == []
+    else:  # clean but for the sign: exactly the explaining path's one finding, its mistake left to the session
+        assert [f.rule for f in slow.findings] == [("query." if endpoint == "query" else "") + "sign.mismatch"]
+        assert slow.findings[0] == replace(sign_mismatch(endpoint), hint=slow.findings[0].hint,
+                                           details=slow.findings[0].details)
+        assert slow.pending is not None and (slow.pending.at, slow.pending.body, slow.pending.observed) == \
+            (0, fast[7], fast[8])
 
 
 def test_the_fast_path_takes_the_common_records() -> None:
@@ -182,7 +194,7 @@ def test_the_fast_path_takes_the_common_records() -> None:
               "response": {"status": 200, "headers": {}, "body": json.dumps(answer)}, "time": 1764000000.007}
     fast = accept_line(json.dumps(record).encode(), OPTIONS, SECRET)
     assert fast is not None and fast != SKIP
-    assert fast[:4] == ("checkout", "1000000001", "T00000007", "p000000000000007")
+    assert fast[:5] == ("c", "checkout", "1000000001", "T00000007", "p000000000000007")
     other = {"request": {"method": "GET", "url": "https://cdn.example/a.js", "headers": {}, "body": None}}
     assert accept_line(json.dumps(other).encode(), OPTIONS, SECRET) == SKIP
 

@@ -315,8 +315,7 @@ def _check_sign(endpoint: Endpoint, body: dict[str, Any], req: Request, options:
     at = next((i for i, f in enumerate(found) if f.rule == format_rule), None)
     if at is None:  # not already reported as a format problem: a mismatch, to which the diagnosis is added
         at = len(found)
-        found.append(rule(endpoint.rule("sign.mismatch")).finding(
-            "sign does not match the reference signature of this body", "/sign"))
+        found.append(sign_mismatch(endpoint.name))
     if not endpoint.diagnoses:  # the provider's sign (a notification): no client mistake to name
         found[:] = complete_diagnosis(found, at, "the notification was not signed with this app secret",
                                       diagnosis=[])
@@ -327,6 +326,13 @@ def _check_sign(endpoint: Endpoint, body: dict[str, Any], req: Request, options:
     d = signing.diagnose(body, options.secret, observed, merchant_no=pending.merchant_no)
     found[:] = complete_diagnosis(found, at, diagnosis_hint(d), diagnosis=list(d.matches))
     return None
+
+
+@cache
+def sign_mismatch(endpoint: str) -> Finding:
+    """The finding for a sign that does not verify, before its diagnosis is added (findings are immutable)."""
+    return rule(ENDPOINTS[endpoint].rule("sign.mismatch")).finding(
+        "sign does not match the reference signature of this body", "/sign")
 
 
 def _timestamp_seconds(value: Any) -> float | None:

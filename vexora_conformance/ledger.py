@@ -46,14 +46,32 @@ class Ledger(Session):
         self._next = max(self._next, position + 1)
         return position
 
+    def remember(self, merchant: str | None, trade_no: str | None, platform: str | None, source: str,
+                 index: int) -> list[Finding]:
+        """``observe_keys`` for a clean record whose body is an object, once the unchecked warning is given:
+        the same findings, on the path every clean record of a capture takes."""
+        if trade_no is None and platform is None:
+            self.arrivals += 1
+            return []
+        position = self._position(source, index)
+        first_trade = first_platform = None
+        if trade_no is not None:
+            first_trade = self._trade.first(_trade_key(merchant, trade_no), position)
+        if platform is not None:
+            first_platform = self._platform.first(platform, position)
+        if first_trade is None and first_platform is None:
+            self.arrivals += 1
+            return []
+        # A repeat (rare): the general path words the findings; looking the keys up again finds the first.
+        return self.observe_keys(True, merchant, trade_no if first_trade is not None else None,
+                                 platform if first_platform is not None else None, source, index)
+
     def label(self, position: int) -> str:
         start, source = self._runs[bisect_right(self._starts, position) - 1]
         return f"{source}#{position - start}"
 
     def first_trade_no(self, merchant: str | None, trade_no: str, source: str, index: int) -> str | None:
-        key = trade_no if merchant is None else f"{len(merchant)}:{merchant}{trade_no}"
-        # A tradeNo without a merchantNo header is kept apart from every merchant's by the prefix.
-        first = self._trade.first(("\0" + key) if merchant is None else key, self._position(source, index))
+        first = self._trade.first(_trade_key(merchant, trade_no), self._position(source, index))
         return None if first is None else self.label(first)
 
     def first_platform_trade_no(self, platform: str, source: str, index: int) -> str | None:
@@ -75,3 +93,9 @@ class Ledger(Session):
         return self._memory.searches if self._memory is not None else 0
 
 
+
+
+def _trade_key(merchant: str | None, trade_no: str) -> str:
+    """One text per (merchant, tradeNo): the length prefix keeps ("ab", "c") apart from ("a", "bc"), and a
+    request without a merchantNo header apart from every merchant's."""
+    return ("\0" + trade_no) if merchant is None else f"{len(merchant)}:{merchant}{trade_no}"

@@ -29,7 +29,7 @@ from .contract.tables import ENDPOINTS as ENDPOINT_NAMES
 from .errors import InputError, os_reason
 from .fastpath import accept_line
 from .harsplit import BOM
-from .judge import JudgeOptions, PendingDiagnosis, Verdict, judge_exchange
+from .judge import JudgeOptions, PendingDiagnosis, Verdict, judge_exchange, sign_mismatch
 from .ledger import Ledger
 from .models import Exchange, Finding
 from .patterns import DEFAULT_LIMIT
@@ -97,7 +97,7 @@ class Outcome:
 # One record of a source, in order; its index is its place in the stream (every record has one):
 #   ("s",)                               skipped (other traffic)
 #   ("m", reason)                        unreadable
-#   ("c", endpoint, merchant, tradeNo, platFormTradeNo, what)   clean (fast path; what only when labels are kept)
+#   ("c", endpoint, merchant, tradeNo, platFormTradeNo, method, path)   clean (the fast path's own tuple)
 #   ("x", what, verdict)                 judged by the explaining path
 Record = tuple[Any, ...]
 
@@ -119,11 +119,15 @@ def _from_line(line: bytes | None, name: str, index: int, options: JudgeOptions,
     """One JSON line: the fast path when it can prove the record clean or other traffic, else the explaining one."""
     if line is not None:
         fast = accept_line(line, options, secret)
-        if isinstance(fast, str):  # SKIP
-            return ("s",)
         if fast is not None:
-            endpoint, merchant, trade_no, platform, method, path = fast
-            return "c", endpoint, merchant, trade_no, platform, f"{method[:16]} {path[:200]}" if labels else None
+            if isinstance(fast, str):  # SKIP
+                return ("s",)
+            if fast[0] == "c":
+                return fast
+            _, endpoint, merchant, trade_no, platform, method, path, body, observed = fast
+            verdict = Verdict([sign_mismatch(endpoint)], merchant, trade_no, platform, None, True, endpoint,
+                              PendingDiagnosis(0, body, observed, merchant))
+            return "x", f"{method[:16]} {path[:200]}", verdict
     item = item_from_line(line, name, index)
     return None if item is None else _judged(item, options)
 
@@ -285,11 +289,10 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
             if kind == "c":
                 outcome.exchanges += 1
                 outcome.by_endpoint[record[1]] += 1
-                found: list[Finding] = []
-                if record[3] is not None or record[4] is not None or unchecked:
-                    found = ledger.observe_keys(True, record[2], record[3], record[4], name, index)
-                    unchecked = False
-                what = record[5]
+                found: list[Finding] = ledger.remember(record[2], record[3], record[4], name, index) \
+                    if not unchecked else ledger.observe_keys(True, record[2], record[3], record[4], name, index)
+                unchecked = False
+                what = f"{record[5][:16]} {record[6][:200]}" if labels else None
             elif kind == "x":
                 verdict: Verdict = record[2]
                 outcome.exchanges += 1
