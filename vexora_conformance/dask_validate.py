@@ -20,7 +20,6 @@ Workers read the files by path: a local cluster, or a file system every worker m
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from typing import Any
 
 from .contract.endpoints import RESPONSE_ROOT
@@ -141,7 +140,7 @@ def validate_on_dask(paths: list[str], options: JudgeOptions, client: Any = None
                 if shown[source] == MAX_MALFORMED_SHOWN:
                     found = [rule("input.malformed").finding(r[1] + "; further malformed records not listed")]
             if found:
-                found = [replace(f, source=name, index=index) for f in found]
+                found = [f.at(name, index) for f in found]
                 for f in found:
                     outcome.add(f)
             if sink is not None and (found or labels):

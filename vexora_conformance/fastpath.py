@@ -72,22 +72,18 @@ def _plain_text(text: str) -> bool:
     return text.count("{") + text.count("[") <= MAX_DEPTH
 
 
-_NONE = type(None)
-
-
 def _quotes(obj: dict[str, Any]) -> int:
-    """The quotes ``obj`` has when written with each key once; -1 for a value the fast path does not take.
+    """The quotes ``obj`` has when written with each key once; -1 for an array (its items are not counted).
 
-    A repeated key in the text adds at least two quotes that the parsed object no longer has.
-    Counted on the list of value types (C loops): this runs for every record.
+    A repeated key in the text adds at least two quotes that the parsed object no longer has. Counted on
+    the list of value types (C loops): this runs for every answer. A float or an integer orjson made a
+    float has no quotes; where the judge reads one, the schema predicate refuses it.
     """
     types = list(map(type, obj.values()))
-    strs, dicts = types.count(str), types.count(dict)
-    scalars = types.count(int) + types.count(bool) + types.count(_NONE)
-    if strs + dicts + scalars != len(types):
-        return -1  # floats (and integers orjson made floats), arrays
-    n = 4 * strs + 2 * (scalars + dicts)
-    if dicts:
+    if list in types:
+        return -1
+    n = 2 * len(types) + 2 * types.count(str)
+    if dict in types:
         for v in obj.values():
             if type(v) is dict:
                 inner = _quotes(v)

@@ -9,7 +9,7 @@ Neither raises on bad client data: everything wrong becomes a Finding.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -81,7 +81,8 @@ def diagnosis_hint(d: signing.Diagnosis) -> str:
 def complete_diagnosis(findings: list[Finding], at: int, hint: str, **details: Any) -> list[Finding]:
     """``findings`` with the sign finding at ``at`` given its diagnosis."""
     done = list(findings)
-    done[at] = replace(done[at], hint=hint, details=details)
+    f = done[at]
+    done[at] = Finding(f.rule, f.severity, f.message, f.pointer, hint, f.source, f.index, details)
     return done
 
 
@@ -148,7 +149,7 @@ class Session:
     def conclude(self, verdict: Verdict, source: str, index: int) -> list[Finding]:
         """The verdict's own findings plus the cross-exchange ones, stamped with where the exchange came from."""
         found = self.resolve(verdict, source, index) + self.observe(verdict, source, index)
-        return [replace(f, source=source, index=index) for f in found]
+        return [f.at(source, index) for f in found]
 
 
 def judge(exchange: Exchange, session: Session) -> list[Finding]:

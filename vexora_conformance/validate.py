@@ -20,7 +20,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
 from .capture import Malformed, item_from_line, iter_lines, open_source, read_capture, skip_bom, skip_line, sniff_format
@@ -313,7 +313,7 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
                     record[1] + ("" if shown < MAX_MALFORMED_SHOWN else "; further malformed records not listed"))]
                 what = None
             if found:
-                found = [replace(f, source=name, index=index) for f in found]
+                found = [f.at(name, index) for f in found]
                 for f in found:
                     outcome.add(f)
             if kind != "m" and keep_labels:

@@ -411,10 +411,12 @@ def diagnose_known(params: Mapping[str, Any], secret: signing.Secret | str, obse
         return None
     prepared = _Body(params, merchant_no)
     key = signing.as_secret(secret).reveal()
-    expected = signing.sign(params, secret)
     found = [ids for ids in known
-             if any(_digest(prepared, key, recipe) == text != expected for recipe in recipes_for(*ids.split("+")))]
+             if any(_digest(prepared, key, recipe) == text for recipe in recipes_for(*ids.split("+")))]
     if not found:
+        return None
+    expected = signing.sign(params, secret)
+    if text == expected:  # the reference itself (a caller asked about a correct sign): no mistake
         return None
     ambiguous = tuple(f"{a.id} at /{a.key[:40]}" for a in signing.ambiguities(params))
     explanations = tuple(" and ".join(_BY_ID[i].explanation for i in ids.split("+")) for ids in found)

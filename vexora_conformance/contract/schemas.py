@@ -413,8 +413,14 @@ def _emit_node(src: _Source, schema: dict[str, Any], var: str, depth: int) -> No
         src.emit(depth, f"if type({var}) is dict and not {var}.keys() >= {names}: return False")
     if "properties" in schema:
         src.emit(depth, f"if type({var}) is dict:")
+        required = set(schema.get("required", ()))
         for i, (prop, sub) in enumerate(schema["properties"].items()):
             child = f"{var}_{i}"
+            if prop in required:  # present: checked just above
+                src.emit(depth + 1, f"{child} = {var}[{prop!r}]")
+                before = len(src.lines)
+                _emit_node(src, sub, child, depth + 1)
+                continue
             src.emit(depth + 1, f"{child} = {var}.get({prop!r}, _MISSING)")
             src.emit(depth + 1, f"if {child} is not _MISSING:")
             before = len(src.lines)
