@@ -413,12 +413,11 @@ def _emit_node(src: _Source, schema: dict[str, Any], var: str, depth: int) -> No
         src.emit(depth, f"if type({var}) is dict and not {var}.keys() >= {names}: return False")
     if "properties" in schema:
         src.emit(depth, f"if type({var}) is dict:")
-        required = set(schema.get("required", ()))
+        present = set(schema.get("required", ()))
         for i, (prop, sub) in enumerate(schema["properties"].items()):
             child = f"{var}_{i}"
-            if prop in required:  # present: checked just above
+            if prop in present:  # checked just above
                 src.emit(depth + 1, f"{child} = {var}[{prop!r}]")
-                before = len(src.lines)
                 _emit_node(src, sub, child, depth + 1)
                 continue
             src.emit(depth + 1, f"{child} = {var}.get({prop!r}, _MISSING)")
@@ -431,8 +430,8 @@ def _emit_node(src: _Source, schema: dict[str, Any], var: str, depth: int) -> No
         # The condition decided exactly: inline when it only asks for string constants, else by the full checker.
         exact = _string_const_condition(schema["if"])
         if exact is not None:
-            required, consts = exact
-            tests = [f"{var}.keys() >= {src.name(required)}"] + [
+            needed, consts = exact
+            tests = [f"{var}.keys() >= {src.name(needed)}"] + [
                 f"({var}.get({k!r}, {c!r}) == {c!r} and type({var}.get({k!r}, {c!r})) is str)"
                 for k, c in consts.items()]
             src.emit(depth, f"if type({var}) is not dict or ({' and '.join(tests)}):")
