@@ -167,7 +167,8 @@ def _conclude(r: Record, where: Label, cross: dict[Label, list[tuple[str, Any, L
     found: list[Finding]
     if kind == "c":
         outcome.by_endpoint[r[1]] += 1
-        found, is_object, what = [], True, r[5]
+        found, is_object = [], True
+        what = f"{r[5][:16]} {r[6][:200]}" if len(r) > 5 else None
     else:
         _, what, findings, _, _, _, is_object, endpoint, _ = r
         outcome.by_endpoint[endpoint] += 1

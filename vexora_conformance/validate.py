@@ -97,7 +97,8 @@ class Outcome:
 # One record of a source, in order; its index is its place in the stream (every record has one):
 #   ("s",)                               skipped (other traffic)
 #   ("m", reason)                        unreadable
-#   ("c", endpoint, merchant, tradeNo, platFormTradeNo, method, path)   clean (the fast path's own tuple)
+#   ("c", endpoint, merchant, tradeNo, platFormTradeNo[, method, path])   clean (the fast path's own tuple;
+#                                        from a worker, method and path only when labels are kept)
 #   ("x", what, verdict)                 judged by the explaining path
 Record = tuple[Any, ...]
 
@@ -164,8 +165,11 @@ def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None,
         yield item.index, _judged(item, options)
 
 
-def _compact(record: Record) -> Record:
-    """A record as a worker ships it: a verdict becomes a plain tuple (a dataclass costs more to pickle)."""
+def _compact(record: Record, labels: bool) -> Record:
+    """A record as a worker ships it: a verdict becomes a plain tuple (a dataclass costs more to pickle), and a
+    clean record only what the session needs (its method and path only for a report that names exchanges)."""
+    if record[0] == "c":
+        return record if labels else record[:5]
     if record[0] != "x":
         return record
     v: Verdict = record[2]
@@ -211,7 +215,7 @@ def _judge_lines(name: str, start: int, end: int, options: JudgeOptions, labels:
                 break
             record = _from_line(line, name, len(out), options, secret, labels)
             if record is not None:
-                out.append(_compact(record))
+                out.append(_compact(record, labels))
     return out
 
 
@@ -244,7 +248,7 @@ def _parallel(name: str, options: JudgeOptions, jobs: int, size: int,
                 raise InputError(f"read failed: {chunk[0][1]} (was the file removed or changed while it was read?)",
                                  source=name)
             for record in chunk:
-                yield index, _expand(record)
+                yield index, (_expand(record) if record[0] == "x" else record)
                 index += 1
             del chunk
 
