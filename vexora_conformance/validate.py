@@ -23,7 +23,17 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
-from .capture import Malformed, item_from_line, iter_lines, open_source, read_capture, skip_bom, skip_line, sniff_format
+from .capture import (
+    MAX_RECORD_BYTES,
+    Malformed,
+    item_from_line,
+    iter_lines,
+    open_source,
+    read_capture,
+    skip_bom,
+    skip_line,
+    sniff_format,
+)
 from .contract.rules import endpoint_of_rule, rule
 from .contract.tables import ENDPOINTS as ENDPOINT_NAMES
 from .errors import InputError, os_reason
@@ -118,17 +128,19 @@ def _judged(item: Any, options: JudgeOptions) -> Record:
 def _from_line(line: bytes | None, name: str, index: int, options: JudgeOptions, secret: str | None,
                labels: bool) -> Record | None:
     """One JSON line: the fast path when it can prove the record clean or other traffic, else the explaining one."""
-    if line is not None:
-        fast = accept_line(line, options, secret)
-        if fast is not None:
-            if isinstance(fast, str):  # SKIP
-                return ("s",)
-            if fast[0] == "c":
-                return fast
-            _, endpoint, merchant, trade_no, platform, method, path, body, observed = fast
-            verdict = Verdict([sign_mismatch(endpoint)], merchant, trade_no, platform, None, True, endpoint,
-                              PendingDiagnosis(0, body, observed, merchant))
-            return "x", f"{method[:16]} {path[:200]}", verdict
+    fast = accept_line(line, options, secret) if line is not None else None
+    return fast if type(fast) is tuple and fast[0] == "c" else _from_fast(fast, line, name, index, options)
+
+
+def _from_fast(fast: Any, line: bytes | None, name: str, index: int, options: JudgeOptions) -> Record | None:
+    """What is not a clean record: other traffic, clean but for the sign, or the explaining path's verdict."""
+    if fast is not None:
+        if isinstance(fast, str):  # SKIP
+            return ("s",)
+        _, endpoint, merchant, trade_no, platform, method, path, body, observed = fast
+        verdict = Verdict([sign_mismatch(endpoint)], merchant, trade_no, platform, None, True, endpoint,
+                          PendingDiagnosis(0, body, observed, merchant))
+        return "x", f"{method[:16]} {path[:200]}", verdict
     item = item_from_line(line, name, index)
     return None if item is None else _judged(item, options)
 
@@ -148,12 +160,20 @@ def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None,
                     raw.read(len(BOM))
                 secret = _revealed(options)
                 index = 0
-                for line in iter_lines(raw):
-                    record = _from_line(line, name, index, options, secret, labels)
+                readline = raw.readline
+                while True:  # iter_lines, inlined: this loop runs once per record of the capture
+                    line: bytes | None = readline(MAX_RECORD_BYTES + 1)
+                    if not line:
+                        return
+                    if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
+                        skip_line(raw)
+                        line = None
+                    fast = accept_line(line, options, secret) if line is not None else None
+                    record = fast if type(fast) is tuple and fast[0] == "c" else \
+                        _from_fast(fast, line, name, index, options)
                     if record is not None:
                         yield index, record
                         index += 1
-                return
             except OSError as exc:
                 raise InputError(f"read failed: {os_reason(exc)}", source=name) from None
             finally:
