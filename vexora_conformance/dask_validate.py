@@ -2,24 +2,30 @@
 
 The judge is pure, so each byte range of a JSON-lines file is judged on a worker
 exactly as ``validate --jobs N`` judges it (``validate._judge_range``). The rules
-that need memory across exchanges run as shuffles, never by collecting keys in
-one process:
+that need memory across exchanges run as hash-partitioned shuffles, never by
+collecting keys in one process:
 
-- duplicate tradeNo / platFormTradeNo: group by (merchant, tradeNo) or
-  platFormTradeNo; within a group, every record after the first is a duplicate;
-- the mistake behind wrong signs, once per pattern: group by (merchant, set of
-  keys); within a group the session's ``DiagnosisMemory`` runs in arrival order.
+- duplicate tradeNo / platFormTradeNo: every (merchant, tradeNo) and every
+  platFormTradeNo goes to the bucket its hash names; within a bucket, every
+  occurrence after the first is a duplicate;
+- the mistake behind wrong signs, once per pattern: the same by (merchant, set
+  of keys); within a bucket, each pattern's ``DiagnosisMemory`` runs in arrival order.
 
-Only the findings travel back to the client, which writes them in file order,
-one partition at a time. The result equals ``validate --jobs 1`` (a test holds it
-on the bundled captures and 100k records), except past 65,536 distinct patterns
-of wrong signs, where the single-process run stops remembering new ones.
-Workers read the files by path: a local cluster, or a file system every worker mounts.
+Workers keep the judged records; the client receives only what has findings (and,
+for JUnit, every exchange's name), one partition at a time, and writes it in file
+order. The result equals ``validate --jobs 1`` (``tests/test_dask.py``), except past
+65,536 distinct wrong-sign patterns, where the single-process run stops
+remembering new ones. Workers read the files by path: a local cluster, or a file
+system every worker mounts.
 """
 
 from __future__ import annotations
 
 import os
+import zlib
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from .contract.endpoints import RESPONSE_ROOT
@@ -30,161 +36,249 @@ from .models import Finding
 from .patterns import DEFAULT_LIMIT, DiagnosisMemory
 from .validate import CHUNK_BYTES, MAX_MALFORMED_SHOWN, Outcome, Record, Sink, _judge_range
 
-Label = tuple[int, int]  # (source number, index): where a record is
+Where = tuple[int, int]  # (source number, index): where a record is
+Part = tuple[int, int, list[Record]]  # (source number, index of its first record, its records)
 
 
-def _keys(partition: tuple[int, int, list[Record]]) -> list[tuple[Any, Label]]:
-    """(key, where) for every remembered key of a partition: ("t", merchant, tradeNo) and ("p", platFormTradeNo)."""
-    source, first, records = partition
-    out: list[tuple[Any, Label]] = []
+def _bucket(text: str, buckets: int) -> int:
+    """The same bucket in every worker process (Python's own str hash differs between processes)."""
+    return zlib.crc32(text.encode("utf-8", "surrogatepass")) % buckets
+
+
+def _keys_of(record: Record) -> tuple[str | None, str | None, str | None]:
+    """(merchant, tradeNo, platFormTradeNo) of a judged record, as the session remembers them."""
+    if record[0] == "c":
+        return record[2], record[3], record[4]
+    if record[0] == "x":
+        return record[3], record[4], record[5]
+    return None, None, None
+
+
+def _scatter(part: Part, buckets: int) -> tuple[list[list[Any]], list[list[Any]]]:
+    """Each remembered key and each wrong sign of a partition, put in its bucket."""
+    source, first, records = part
+    keys: list[list[Any]] = [[] for _ in range(buckets)]
+    pending: list[list[Any]] = [[] for _ in range(buckets)]
     for n, r in enumerate(records):
-        if r[0] == "c":
-            merchant, trade_no, platform = r[2], r[3], r[4]
-        elif r[0] == "x":
-            merchant, trade_no, platform = r[3], r[4], r[5]
-        else:
-            continue
+        merchant, trade_no, platform = _keys_of(r)
+        where = (source, first + n)
         if trade_no is not None:
-            out.append((("t", merchant, trade_no), (source, first + n)))
+            key = ("t", merchant, trade_no)
+            keys[_bucket(f"t{merchant!r}{trade_no}", buckets)].append((key, where))
         if platform is not None:
-            out.append((("p", platform), (source, first + n)))
-    return out
-
-
-def _pending(partition: tuple[int, int, list[Record]]) -> list[tuple[Any, tuple[Label, Any]]]:
-    source, first, records = partition
-    out = []
-    for n, r in enumerate(records):
+            keys[_bucket(f"p{platform}", buckets)].append((("p", None, platform), where))
         if r[0] == "x" and r[8] is not None:
             at, body, observed, merchant = r[8]
-            out.append(((merchant, tuple(sorted(body))), ((source, first + n), (at, body, observed, merchant))))
-    return out
+            pattern = (merchant, tuple(sorted(body)))
+            pending[_bucket(repr(pattern), buckets)].append((pattern, where, (at, body, observed, merchant)))
+    return keys, pending
 
 
-def _duplicates(group: tuple[Any, list[tuple[Any, Label]]]) -> list[tuple[Label, tuple[str, Any, Label]]]:
-    key, members = group
-    where = sorted(w for _, w in members)
-    return [(w, (key[0], key[-1], where[0])) for w in where[1:]]
+def _duplicates(*lists: list[Any]) -> dict[Where, list[tuple[str, str, Where]]]:
+    """One bucket's keys from every partition: each later occurrence points at the first."""
+    first: dict[Any, Where] = {}
+    found: dict[Where, list[tuple[str, str, Where]]] = {}
+    for key, where in sorted((item for items in lists for item in items), key=lambda item: item[1]):
+        earliest = first.setdefault(key, where)
+        if earliest != where:
+            found.setdefault(where, []).append((key[0], key[2], earliest))
+    return found
 
 
-def _diagnose_group(group: tuple[Any, list[tuple[Any, tuple[Label, Any]]]], options: JudgeOptions, limit: int,
-                    names: list[str]) -> list[tuple[Label, tuple[int, str, dict[str, Any]]]]:
+def _diagnose(options: JudgeOptions, limit: int, names: list[str],
+              *lists: list[Any]) -> dict[Where, tuple[int, str, dict[str, Any]]]:
+    """One bucket's wrong signs from every partition, diagnosed in arrival order, one memory per pattern."""
     assert options.secret is not None
-    memory = DiagnosisMemory(options.secret, limit)
-    out = []
-    for _, (where, (at, body, observed, merchant)) in sorted(group[1], key=lambda item: item[1][0]):
+    memories: dict[Any, DiagnosisMemory] = {}
+    out = {}
+    for pattern, where, (at, body, observed, merchant) in sorted(
+            (item for items in lists for item in items), key=lambda item: item[1]):
+        memory = memories.setdefault(pattern, DiagnosisMemory(options.secret, limit))
         hint, details = memory.explain(body, observed, merchant, f"{names[where[0]]}#{where[1]}")
-        out.append((where, (at, hint, details)))
+        out[where] = (at, hint, details)
     return out
+
+
+def _kept(part: Part, labels: bool) -> tuple[list[tuple[int, Record]], Counter[str], int, int | None]:
+    """What the client needs of a partition: the records that are not clean (every exchange for JUnit, which
+    names them all), the clean ones counted per endpoint, the skipped ones counted, and the first record
+    with an object body (the one that carries the run's "signatures not checked" warning)."""
+    _, _, records = part
+    kept: list[tuple[int, Record]] = []
+    clean: Counter[str] = Counter()
+    skipped = 0
+    first_object = None
+    for n, r in enumerate(records):
+        kind = r[0]
+        if kind == "c":
+            clean[r[1]] += 1
+            if labels:
+                kept.append((n, r))
+        elif kind == "s":
+            skipped += 1
+        else:  # the body behind a wrong sign stays here: its diagnosis came through the shuffle
+            kept.append((n, r if kind != "x" or r[8] is None else (*r[:8], None)))
+        if first_object is None and (kind == "c" or (kind == "x" and r[6])):
+            first_object = n
+    return kept, clean, skipped, first_object
 
 
 def _ranges(paths: list[str], blocksize: int) -> list[tuple[int, str, int, int]]:
     out = []
     for n, name in enumerate(paths):
-        size = os.stat(name).st_size
+        try:
+            size = os.stat(name).st_size
+        except OSError as exc:
+            raise InputError(f"cannot open: {exc.strerror or exc}", source=name) from None
         out += [(n, name, a, min(a + blocksize, size)) for a in range(0, max(size, 1), blocksize)]
     return out
+
+
+def _part(records: list[Record], source: int, first: int) -> Part:
+    return source, first, records
 
 
 def validate_on_dask(paths: list[str], options: JudgeOptions, client: Any = None, *, blocksize: int = CHUNK_BYTES,
                      sink: Sink | None = None, collect: bool = True,
                      diagnosis_limit: int = DEFAULT_LIMIT) -> Outcome:
-    """Judge JSON-lines captures on a Dask cluster (the current client, or ``client``); findings as ``validate``'s."""
+    """Judge JSON-lines captures on a Dask cluster (``client``, else Dask's default scheduler); the same findings
+    as ``validate``, handed to ``sink`` in file order."""
     import dask
-    import dask.bag as db
 
     labels = sink is not None and sink.wants_labels
     ranges = _ranges(paths, blocksize)
-    chunks = [dask.delayed(_judge_range)(name, a, b, options, labels) for _, name, a, b in ranges]
-    judged = dask.persist(*chunks, **({"scheduler": client} if client is not None else {}))
-    compute = client.compute if client is not None else None
+    names = list(paths)
+    if client is not None:
+        def run(*values: Any) -> list[Any]:
+            return list(client.gather(client.compute(list(values))))
+    else:
+        def run(*values: Any) -> list[Any]:
+            return list(dask.compute(*values))
 
-    def run(*values: Any) -> Any:
-        return client.gather(compute(list(values))) if compute else dask.compute(*values)
-
-    counts = run(*[dask.delayed(len)(c) for c in judged])
-    for (_, name, _, _), chunk in zip(ranges, run(*[dask.delayed(lambda c: c[:1])(c) for c in judged]), strict=True):
-        if chunk and chunk[0][0] == "error":
-            raise InputError(f"read failed: {chunk[0][1]}", source=name)
-    # Where each partition starts: its source and the index of its first record.
-    firsts, seen = [], [0] * len(paths)
-    for (source, _, _, _), count in zip(ranges, counts, strict=True):
+    judged = [dask.delayed(_judge_range)(name, a, b, options, labels) for _, name, a, b in ranges]
+    judged = list(client.persist(judged) if client is not None else dask.persist(*judged))
+    heads = run(*[dask.delayed(lambda c: (len(c), c[:1]))(c) for c in judged])
+    firsts, seen = [], [0] * len(paths)  # where each partition starts: its source and its first record's index
+    for (source, name, _, _), (count, head) in zip(ranges, heads, strict=True):
+        if head and head[0][0] == "error":
+            raise InputError(f"read failed: {head[0][1]} (was the file removed or changed while it was read?)",
+                             source=name)
         firsts.append((source, seen[source]))
         seen[source] += count
-    parts = db.from_delayed([dask.delayed(lambda c, s, f: [(s, f, c)])(c, s, f)
-                             for c, (s, f) in zip(judged, firsts, strict=True)])
-    duplicates = parts.map(_keys).flatten().groupby(lambda kv: kv[0], shuffle="tasks").map(_duplicates).flatten()
-    cross: dict[Label, list[tuple[str, Any, Label]]] = {}
-    for where, found in run(duplicates)[0]:
-        cross.setdefault(where, []).append(found)
-    diagnoses: dict[Label, tuple[int, str, dict[str, Any]]] = {}
-    if options.secret is not None:
-        pending = parts.map(_pending).flatten().groupby(lambda kv: kv[0], shuffle="tasks")
-        diagnoses = dict(run(pending.map(_diagnose_group, options, diagnosis_limit, list(paths)).flatten())[0])
+    parts = [dask.delayed(_part)(c, s, f) for c, (s, f) in zip(judged, firsts, strict=True)]
 
-    outcome = Outcome(sources=list(paths), collect=collect)
-    unchecked = options.secret is None
-    shown = [0] * len(paths)  # unreadable records reported per source, as validate caps them
-    for (source, _, _, _), (_, first), delayed_chunk in zip(ranges, firsts, judged, strict=True):
-        name = paths[source]
-        records: list[Record] = run(delayed_chunk)[0]  # one partition at a time on the client
-        for n, r in enumerate(records):
-            index = first + n
-            found, what, unchecked = _conclude(r, (source, index), cross, diagnoses, paths, outcome, unchecked)
-            if r[0] == "s":
-                continue
-            if r[0] == "m":
-                shown[source] += 1
-                if shown[source] > MAX_MALFORMED_SHOWN:
-                    continue
-                if shown[source] == MAX_MALFORMED_SHOWN:
-                    found = [rule("input.malformed").finding(r[1] + "; further malformed records not listed")]
-            if found:
-                found = [f.at(name, index) for f in found]
-                for f in found:
-                    outcome.add(f)
-            if sink is not None and (found or labels):
-                sink.record(name, index, what, found)
-        del records
+    # Two buckets per worker thread: enough to spread the work, few enough that the tasks that hand each
+    # bucket its share of every partition (partitions x buckets) cost less than the work itself.
+    threads = sum(client.nthreads().values()) if client is not None else (os.cpu_count() or 1)
+    buckets = max(1, min(len(parts), 2 * threads))
+    scattered = [dask.delayed(_scatter, nout=2)(p, buckets) for p in parts]
+    dup_tasks = [dask.delayed(_duplicates)(*[s[0][b] for s in scattered]) for b in range(buckets)]
+    diag_tasks = [dask.delayed(_diagnose)(options, diagnosis_limit, names, *[s[1][b] for s in scattered])
+                  for b in range(buckets)] if options.secret is not None else []
+    cross: dict[Where, list[tuple[str, str, Where]]] = {}
+    diagnoses: dict[Where, tuple[int, str, dict[str, Any]]] = {}
+    results = run(*dup_tasks, *diag_tasks)
+    for found in results[:len(dup_tasks)]:
+        for where, items in found.items():  # a record's tradeNo and platFormTradeNo may lie in two buckets
+            cross.setdefault(where, []).extend(items)
+    for found in results[len(dup_tasks):]:
+        diagnoses.update(found)
+
+    outcome = Outcome(sources=names, collect=collect)
+    writer = _Writer(outcome, sink, names, cross, diagnoses, options.secret is None)
+    repeats: dict[int, list[int]] = {}  # partition -> indices (in it) of clean records that repeat a key
+    starts = {src: [f for s, f in firsts if s == src] for src in range(len(paths))}
+    numbers = {src: [k for k, (s, _) in enumerate(firsts) if s == src] for src in range(len(paths))}
+    for source, index in cross:
+        k = bisect_right(starts[source], index) - 1
+        repeats.setdefault(numbers[source][k], []).append(index - starts[source][k])
+    # Every partition's summary is computed at once on the cluster, and taken by the client in file order,
+    # one at a time: the client holds one partition's findings, not the run's.
+    for k, summary in enumerate(_in_order([dask.delayed(_kept)(part, labels) for part in parts], client)):
+        source, first = firsts[k]
+        writer.partition(source, first, *summary, repeats.get(k, []))
     if sink is not None:
         sink.finish(outcome)
     return outcome
 
 
-def _conclude(r: Record, where: Label, cross: dict[Label, list[tuple[str, Any, Label]]],
-              diagnoses: dict[Label, tuple[int, str, dict[str, Any]]], paths: list[str], outcome: Outcome,
-              unchecked: bool) -> tuple[list[Finding], str | None, bool]:
-    """One record's findings in the order ``Ledger.conclude`` gives them."""
-    kind = r[0]
-    if kind == "s":
-        outcome.skipped += 1
-        return [], None, unchecked
-    if kind == "m":
-        outcome.malformed += 1
-        outcome.first_malformed = outcome.first_malformed or r[1]
-        return [rule("input.malformed").finding(r[1])], None, unchecked
-    outcome.exchanges += 1
-    found: list[Finding]
-    if kind == "c":
-        outcome.by_endpoint[r[1]] += 1
-        found, is_object = [], True
-        what = f"{r[5][:16]} {r[6][:200]}" if len(r) > 5 else None
-    else:
-        _, what, findings, _, _, _, is_object, endpoint, _ = r
-        outcome.by_endpoint[endpoint] += 1
-        found = list(findings)
-        if where in diagnoses:
-            at, hint, details = diagnoses[where]
-            found = complete_diagnosis(found, at, hint, **details)
-    if unchecked and is_object:
-        found.append(rule("sign.unchecked").finding("signatures were not checked (no app secret given)"))
-        unchecked = False
-    for kind_of_key, value, first in sorted(cross.get(where, []), key=lambda c: c[0] != "t"):
-        label = f"{paths[first[0]]}#{first[1]}"
-        if kind_of_key == "t":
-            found.append(rule("trade-no.duplicate").finding(f"tradeNo {value!r} was already used by {label}",
-                                                            "/tradeNo"))
+def _in_order(tasks: list[Any], client: Any) -> Iterator[Any]:
+    """The tasks' results in order, one held at a time (on a cluster, all are computed at once meanwhile)."""
+    import dask
+
+    if client is None:
+        for task in tasks:
+            yield dask.compute(task)[0]
+        return
+    for future in client.compute(tasks):
+        yield future.result()
+
+
+class _Writer:
+    """Concludes records in file order from what the workers kept, in the order ``Ledger.conclude`` gives."""
+
+    def __init__(self, outcome: Outcome, sink: Sink | None, names: list[str],
+                 cross: dict[Where, list[tuple[str, str, Where]]],
+                 diagnoses: dict[Where, tuple[int, str, dict[str, Any]]], unchecked: bool) -> None:
+        self.outcome, self.sink, self.names = outcome, sink, names
+        self.cross, self.diagnoses, self.unchecked = cross, diagnoses, unchecked
+        self.shown = [0] * len(names)  # unreadable records reported per source, as validate caps them
+        self.labels = sink is not None and sink.wants_labels
+
+    def partition(self, source: int, first: int, kept: list[tuple[int, Record]], clean: Counter[str], skipped: int,
+                  first_object: int | None, repeats: list[int]) -> None:
+        self.outcome.by_endpoint.update(clean)
+        self.outcome.exchanges += sum(clean.values())
+        self.outcome.skipped += skipped
+        records = dict(kept)
+        # Clean records the workers did not send still have findings when they repeat a key or carry the warning.
+        wanted = set(records) | set(repeats)
+        if self.unchecked and first_object is not None:
+            wanted.add(first_object)
+        for n in sorted(wanted):
+            self.record(source, first + n, records.get(n, ("c",)))
+
+    def record(self, source: int, index: int, r: Record) -> None:
+        outcome, name = self.outcome, self.names[source]
+        kind = r[0]
+        what = None
+        if kind == "m":
+            outcome.malformed += 1
+            outcome.first_malformed = outcome.first_malformed or r[1]
+            self.shown[source] += 1
+            if self.shown[source] > MAX_MALFORMED_SHOWN:
+                return
+            tail = "" if self.shown[source] < MAX_MALFORMED_SHOWN else "; further malformed records not listed"
+            found = [rule("input.malformed").finding(r[1] + tail)]
+        elif kind == "c":  # counted with its partition
+            what = f"{r[5][:16]} {r[6][:200]}" if len(r) > 5 else None
+            found = self._session((source, index), True, [])
         else:
-            found.append(rule("response.platform-trade-no.duplicate").finding(
-                f"platFormTradeNo {value!r} was already returned to {label}", RESPONSE_ROOT + "/data/platFormTradeNo"))
-    return found, what, unchecked
+            _, what, findings, _, _, _, is_object, endpoint, _ = r
+            outcome.exchanges += 1
+            outcome.by_endpoint[endpoint] += 1
+            own = list(findings)
+            if (source, index) in self.diagnoses:
+                at, hint, details = self.diagnoses[(source, index)]
+                own = complete_diagnosis(own, at, hint, **details)
+            found = self._session((source, index), is_object, own)
+        found = [f.at(name, index) for f in found]
+        for f in found:
+            outcome.add(f)
+        if self.sink is not None and (found or self.labels):
+            self.sink.record(name, index, what, found)
+
+    def _session(self, where: Where, is_object: bool, found: list[Finding]) -> list[Finding]:
+        if self.unchecked and is_object:
+            found.append(rule("sign.unchecked").finding("signatures were not checked (no app secret given)"))
+            self.unchecked = False
+        for kind, value, first in sorted(self.cross.get(where, []), key=lambda c: c[0] != "t"):
+            label = f"{self.names[first[0]]}#{first[1]}"
+            if kind == "t":
+                found.append(rule("trade-no.duplicate").finding(f"tradeNo {value!r} was already used by {label}",
+                                                                "/tradeNo"))
+            else:
+                found.append(rule("response.platform-trade-no.duplicate").finding(
+                    f"platFormTradeNo {value!r} was already returned to {label}",
+                    RESPONSE_ROOT + "/data/platFormTradeNo"))
+        return found
