@@ -195,8 +195,8 @@ def validate_on_dask(paths: list[str], options: JudgeOptions, client: Any = None
     # Every partition's summary is computed at once on the cluster, and taken by the client in file order,
     # one at a time: the client holds one partition's findings, not the run's.
     for k, summary in enumerate(_in_order([dask.delayed(_kept)(part, labels) for part in parts], client)):
-        source, first = firsts[k]
-        writer.partition(source, first, *summary, repeats.get(k, []))
+        kept, clean, skipped, first_object = summary
+        writer.partition(*firsts[k], kept, clean, skipped, first_object, repeats.get(k, []))
     if sink is not None:
         sink.finish(outcome)
     return outcome
