@@ -1,0 +1,103 @@
+"""Streaming reports: every format agrees with the findings, JSON is json's bytes, nothing waits for the end."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from examples import make_captures as mc
+from vexora_conformance import report
+from vexora_conformance.cli import run
+from vexora_conformance.models import Finding
+from vexora_conformance.validate import Outcome
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),  # text includes lone surrogates and controls
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12)
+
+
+@given(json_values)
+def test_dumps_writes_what_json_writes(value: Any) -> None:
+    assert report.dumps(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert report.dumps(value, indent=True) == json.dumps(value, ensure_ascii=False, indent=2)
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("captures")
+    mc.write(d)
+    return d / "checkout.jsonl"
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VEXORA_SECRET", mc.SECRET)
+        code = run(["validate", *args], out, io.StringIO())
+    return code, out.getvalue()
+
+
+def test_jsonl_is_one_finding_per_line_then_the_summary(capture: Path) -> None:
+    code, text = _cli(str(capture), "--format", "jsonl")
+    _, whole = _cli(str(capture), "--format", "json")
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert code == 1
+    assert lines[-1] == {"summary": json.loads(whole)["summary"]}
+    assert lines[:-1] == json.loads(whole)["findings"]
+
+
+def test_json_has_the_findings_then_the_summary(capture: Path) -> None:
+    _, text = _cli(str(capture), "--format", "json")
+    doc = json.loads(text)
+    assert list(doc) == ["findings", "summary"]
+    assert doc["summary"]["errors"] == sum(f["severity"] == "error" for f in doc["findings"])
+
+
+class _Spy:
+    """A sink that records when each record arrives, to show that writing does not wait for the end."""
+
+    wants_labels = False
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def record(self, source: str, index: int, what: str | None, findings: list[Finding]) -> None:
+        self.events.append(f"record {index}")
+
+    def finish(self, outcome: Outcome) -> None:
+        self.events.append("finish")
+
+
+def test_findings_reach_the_report_as_each_record_is_judged(capture: Path) -> None:
+    from vexora_conformance.contract.signing import Secret
+    from vexora_conformance.judge import JudgeOptions
+    from vexora_conformance.validate import validate
+
+    spy = _Spy()
+    outcome = validate([str(capture)], JudgeOptions(secret=Secret(mc.SECRET)), sink=spy, collect=False)
+    assert outcome.findings == []  # not collected: the sink had them
+    indices = [int(e.split()[1]) for e in spy.events[:-1]]
+    assert indices == sorted(indices) and len(indices) > 10 and spy.events[-1] == "finish"
+
+
+def test_a_run_with_nothing_to_judge_writes_no_report(tmp_path: Path) -> None:
+    path = tmp_path / "junk.jsonl"
+    path.write_text("not json\n{}\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["validate", str(path), "--format", "json"], out, err) == 2
+    assert out.getvalue() == "" and "nothing to judge" in err.getvalue()
+
+
+def test_junit_names_a_second_reading_apart(capture: Path) -> None:
+    from xml.etree import ElementTree as ET
+
+    _, text = _cli(str(capture), str(capture), "--format", "junit")
+    names = [case.get("name") for case in ET.fromstring(text).iter("testcase")]
+    assert len(names) == len(set(names)) == 2 * len(mc.cases())
