@@ -97,14 +97,15 @@ def seconds(fn: Any, path: Path) -> float:
     return time.perf_counter() - t
 
 
-def cli_run(path: Path, jobs: int) -> tuple[float, int]:
+def cli_run(path: Path, jobs: int, fmt: str = "json") -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of the installed command."""
     code = ("import os, resource, subprocess, sys, time; t = time.perf_counter();"
-            "subprocess.run([sys.executable, '-m', 'vexora_conformance', 'validate', sys.argv[1], '--format', 'json',"
-            " '--jobs', sys.argv[2], '--output', '/dev/null'], env={**os.environ, 'VEXORA_SECRET': sys.argv[3]});"
+            "subprocess.run([sys.executable, '-m', 'vexora_conformance', 'validate', sys.argv[1],"
+            " '--format', sys.argv[4], '--jobs', sys.argv[2], '--output', '/dev/null'],"
+            " env={**os.environ, 'VEXORA_SECRET': sys.argv[3]});"
             "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code, str(path), str(jobs), SECRET], capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = subprocess.run([sys.executable, "-c", code, str(path), str(jobs), SECRET, fmt], capture_output=True,
+                         text=True, check=True).stdout.split()
     return float(out[0]), int(out[1])
 
 
@@ -140,11 +141,12 @@ def main() -> None:
                 small, large = Path(tmp, f"{name}-n.jsonl"), Path(tmp, f"{name}-3n.jsonl")
                 make(small, n, defective)
                 make(large, 3 * n, defective)
-                _, rss_n = cli_run(small, 1)
-                _, rss_3n = cli_run(large, 1)
-                limit = 1.3 * rss_n / 1024 + 20
-                print(f"peak RSS, {name:9s}  {rss_n / 1024:6.1f} MiB at N, {rss_3n / 1024:6.1f} MiB at 3N "
-                      f"(target <= {limit:.1f} MiB: {'met' if rss_3n / 1024 <= limit else 'NOT met'})")
+                for fmt in ("json", "junit") if defective else ("json",):
+                    _, rss_n = cli_run(small, 1, fmt)
+                    _, rss_3n = cli_run(large, 1, fmt)
+                    limit = 1.3 * rss_n / 1024 + 20
+                    print(f"peak RSS, {name:9s} {fmt:5s} {rss_n / 1024:6.1f} MiB at N, {rss_3n / 1024:6.1f} MiB at "
+                          f"3N (target <= {limit:.1f} MiB: {'met' if rss_3n / 1024 <= limit else 'NOT met'})")
                 small.unlink()
                 large.unlink()
         if not args.skip_jobs:
