@@ -93,16 +93,22 @@ def _quotes(obj: dict[str, Any]) -> int:
     return n
 
 
-def _flat_body(text: Any) -> tuple[dict[str, Any], bool] | None:
-    """A request body whose values are all strings or integers, written with each key once; and whether all
-    of them are strings."""
+def _object(text: Any) -> dict[str, Any] | None:
+    """A JSON object from plain text (see ``_plain_text``), parsed by orjson; else None."""
     if type(text) is not str or not text or not _plain_text(text):
         return None
     try:
-        body = _loads(text)
+        value = _loads(text)
     except _JSONDecodeError:
         return None
-    if type(body) is not dict:
+    return value if type(value) is dict else None
+
+
+def _flat_body(text: Any) -> tuple[dict[str, Any], bool] | None:
+    """A request body whose values are all strings or integers, written with each key once; and whether all
+    of them are strings."""
+    body = _object(text)
+    if body is None:
         return None
     types = list(map(type, body.values()))
     strs, ints = types.count(str), types.count(int)
@@ -112,13 +118,9 @@ def _flat_body(text: Any) -> tuple[dict[str, Any], bool] | None:
 
 
 def _answer_body(text: Any) -> dict[str, Any] | None:
-    if type(text) is not str or not text or not _plain_text(text):
-        return None
-    try:
-        body = _loads(text)
-    except _JSONDecodeError:
-        return None
-    if type(body) is not dict:
+    """An answer written with each key once, and no arrays."""
+    body = _object(text)
+    if body is None:
         return None
     n = _quotes(body)
     return body if n >= 0 and text.count('"') == n else None
