@@ -22,13 +22,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from vexora_conformance import validate as validate_module
-from vexora_conformance.capture import Skipped, item_from_line
 from vexora_conformance.contract import signing
 from vexora_conformance.contract.schemas import _PLAIN_URI
-from vexora_conformance.fastpath import SKIP, accept_line
 from vexora_conformance.judge import JudgeOptions, judge_exchange, sign_mismatch
 from vexora_conformance.models import Exchange
 from vexora_conformance.report import JsonReport
+from vexora_conformance.traffic.capture import Skipped, item_from_line
+from vexora_conformance.traffic.fastpath import SKIP, accept_line
 from vexora_conformance.validate import validate
 
 SECRET = "fast-path-secret"

@@ -11,10 +11,10 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from examples import make_captures as mc
-from vexora_conformance import capture
 from vexora_conformance import validate as validate_mod
 from vexora_conformance.cli import run
 from vexora_conformance.contract.rules import RULES
+from vexora_conformance.traffic import capture
 
 CANARY = "canary-secret-7d41"
 
@@ -217,6 +217,7 @@ def test_an_over_long_line_is_skipped_without_holding_it(tmp_path: Path, monkeyp
     assert code == 1
     report = json.loads(out)
     assert report["summary"]["malformed"] == 1 and report["summary"]["exchanges"] == 1
+    assert any("longer than" in f["message"] for f in report["findings"] if f["rule"] == "input.malformed")
 
 
 def test_truncated_har_keeps_the_entries_before_the_break(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from .contract.rules import rule
 from .errors import InputError
 from .judge import JudgeOptions, complete_diagnosis
 from .models import Finding
-from .patterns import DEFAULT_LIMIT, DiagnosisMemory
+from .traffic.patterns import DEFAULT_LIMIT, DiagnosisMemory
 from .validate import CHUNK_BYTES, MAX_MALFORMED_SHOWN, Outcome, Record, Sink, _judge_range
 
 Where = tuple[int, int]  # (source number, index): where a record is

@@ -23,8 +23,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
-from .capture import (
-    MAX_RECORD_BYTES,
+from .contract.rules import endpoint_of_rule, rule
+from .contract.tables import ENDPOINTS as ENDPOINT_NAMES
+from .errors import InputError, os_reason
+from .judge import JudgeOptions, PendingDiagnosis, Verdict, judge_exchange, sign_mismatch
+from .models import Exchange, Finding
+from .traffic import capture
+from .traffic.capture import (
     Malformed,
     item_from_line,
     iter_lines,
@@ -34,15 +39,10 @@ from .capture import (
     skip_line,
     sniff_format,
 )
-from .contract.rules import endpoint_of_rule, rule
-from .contract.tables import ENDPOINTS as ENDPOINT_NAMES
-from .errors import InputError, os_reason
-from .fastpath import accept_line
-from .harsplit import BOM
-from .judge import JudgeOptions, PendingDiagnosis, Verdict, judge_exchange, sign_mismatch
-from .ledger import Ledger
-from .models import Exchange, Finding
-from .patterns import DEFAULT_LIMIT
+from .traffic.fastpath import accept_line
+from .traffic.harsplit import BOM
+from .traffic.ledger import Ledger
+from .traffic.patterns import DEFAULT_LIMIT
 
 CHUNK_BYTES = 4 * 1024 * 1024
 MAX_MALFORMED_SHOWN = 20  # per source: a binary file must not drown the report
@@ -160,12 +160,12 @@ def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None,
                     raw.read(len(BOM))
                 secret = _revealed(options)
                 index = 0
-                readline = raw.readline
+                readline, limit = raw.readline, capture.MAX_RECORD_BYTES
                 while True:  # iter_lines, inlined: this loop runs once per record of the capture
-                    line: bytes | None = readline(MAX_RECORD_BYTES + 1)
+                    line: bytes | None = readline(limit + 1)
                     if not line:
                         return
-                    if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
+                    if len(line) > limit and not line.endswith(b"\n"):
                         skip_line(raw)
                         line = None
                     fast = accept_line(line, options, secret) if line is not None else None

@@ -21,11 +21,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from .contract.endpoints import ENDPOINTS, endpoint_for_path, looks_like_notification
-from .errors import InputError, os_reason
+from ..contract.endpoints import ENDPOINTS, endpoint_for_path, looks_like_notification
+from ..errors import InputError, os_reason
+from ..jsontext import JSONTextError, loads
+from ..models import NOT_PARSED, Exchange, Request, Response, header_map
 from .harsplit import BOM, Broken, Entry, split_har
-from .jsontext import JSONTextError, loads
-from .models import NOT_PARSED, Exchange, Request, Response, header_map
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 MAX_EPOCH_MS = 10**15  # the year 33658: anything larger is not a capture time

@@ -24,12 +24,12 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from ..contract.endpoints import CHECKOUT, ENDPOINTS, NOTIFY, Endpoint, endpoint_for_path, looks_like_notification
+from ..contract.schemas import acceptor
+from ..contract.signing import java_order_key, md5_hex
+from ..jsontext import MAX_DEPTH
+from ..judge import JudgeOptions, ok_reply_problem, skew_exceeded
 from .capture import RecordError, _epoch, worth_judging
-from .contract.endpoints import CHECKOUT, ENDPOINTS, NOTIFY, Endpoint, endpoint_for_path, looks_like_notification
-from .contract.schemas import acceptor
-from .contract.signing import java_order_key, md5_hex
-from .jsontext import MAX_DEPTH
-from .judge import JudgeOptions, ok_reply_problem, skew_exceeded
 
 SKIP = "skip"
 # ("c", endpoint name, merchantNo header, tradeNo to remember, platFormTradeNo to remember, method, path): clean;
