@@ -42,6 +42,14 @@ def test_first_seen_confirms_a_hash_hit_against_the_exact_key(monkeypatch: pytes
     assert [seen.first(k, n) for n, k in enumerate(["a", "b", "a", "c", "b"])] == [None, None, 0, None, 1]
 
 
+def test_a_megabyte_key_is_remembered_in_bytes_not_megabytes() -> None:
+    seen = FirstSeen()
+    long_a, long_b = "a" * 1_000_000, "a" * 999_999 + "b"
+    assert seen.first(long_a, 0) is None and seen.first(long_b, 1) is None
+    assert seen.first(long_a, 2) == 0 and seen.first("a" * 5, 3) is None
+    assert seen.retained_bytes() < 10_000
+
+
 def test_retained_state_is_under_150_bytes_per_clean_record() -> None:
     ledger = Ledger(JudgeOptions())
     ledger.begin("f")

@@ -4,12 +4,15 @@
 hold millions of requests. A dict of labelled tuples costs hundreds of bytes per
 key; this open-addressing table keeps, per key, a slot, its hash, its position
 and its exact UTF-8 bytes (a hash hit is confirmed against them, so two keys
-never merge), all in flat arrays.
+never merge; a key longer than ``LONG_KEY`` bytes by its SHA-256), all in flat arrays.
 """
 
 from __future__ import annotations
 
+import hashlib
 from array import array
+
+LONG_KEY = 96  # bytes: longer keys are remembered by their digest
 
 
 class FirstSeen:
@@ -30,6 +33,10 @@ class FirstSeen:
 
     def first(self, key: str, position: int) -> int | None:
         data = key.encode("utf-8", "surrogatepass")
+        if len(data) > LONG_KEY:
+            # A hostile capture may hold megabyte-long tradeNos: keep their SHA-256 instead (0xFF never
+            # starts UTF-8, so a digest cannot equal a short key's bytes).
+            data = b"\xff" + hashlib.sha256(data).digest()
         h = hash(data)
         slots, hashes, mask = self._slots, self._hashes, self._mask
         i = h & mask
