@@ -74,7 +74,17 @@ def _scatter(part: Part, buckets: int) -> tuple[list[list[Any]], list[list[Any]]
     return keys, pending
 
 
-def _duplicates(*lists: list[Any]) -> dict[Where, list[tuple[str, str, Where]]]:
+def _split(found: dict[Where, Any], firsts: list[Where]) -> list[dict[int, Any]]:
+    """A bucket's results, per partition and keyed by the index inside it: each partition takes only its own,
+    so no process ever holds the run's findings."""
+    out: list[dict[int, Any]] = [{} for _ in firsts]
+    for where, value in found.items():
+        k = bisect_right(firsts, where) - 1  # partitions are in (source, first index) order
+        out[k][where[1] - firsts[k][1]] = value
+    return out
+
+
+def _duplicates(firsts: list[Where], *lists: list[Any]) -> list[dict[int, list[tuple[str, str, Where]]]]:
     """One bucket's keys from every partition: each later occurrence points at the first."""
     first: dict[Any, Where] = {}
     found: dict[Where, list[tuple[str, str, Where]]] = {}
@@ -82,11 +92,11 @@ def _duplicates(*lists: list[Any]) -> dict[Where, list[tuple[str, str, Where]]]:
         earliest = first.setdefault(key, where)
         if earliest != where:
             found.setdefault(where, []).append((key[0], key[2], earliest))
-    return found
+    return _split(found, firsts)
 
 
-def _diagnose(options: JudgeOptions, limit: int, names: list[str],
-              *lists: list[Any]) -> dict[Where, tuple[int, str, dict[str, Any]]]:
+def _diagnose(options: JudgeOptions, limit: int, names: list[str], firsts: list[Where],
+              *lists: list[Any]) -> list[dict[int, tuple[int, str, dict[str, Any]]]]:
     """One bucket's wrong signs from every partition, diagnosed in arrival order, one memory per pattern."""
     assert options.secret is not None
     memories: dict[Any, DiagnosisMemory] = {}
@@ -96,13 +106,19 @@ def _diagnose(options: JudgeOptions, limit: int, names: list[str],
         memory = memories.setdefault(pattern, DiagnosisMemory(options.secret, limit))
         hint, details = memory.explain(body, observed, merchant, f"{names[where[0]]}#{where[1]}")
         out[where] = (at, hint, details)
-    return out
+    return _split(out, firsts)
 
 
-def _kept(part: Part, labels: bool) -> tuple[list[tuple[int, Record]], Counter[str], int, int | None]:
+Summary = tuple[list[tuple[int, Record]], Counter[str], int, int | None, dict[int, list[Any]],
+                dict[int, tuple[int, str, dict[str, Any]]]]
+
+
+def _kept(part: Part, labels: bool, duplicates: list[dict[int, list[Any]]],
+          diagnoses: list[dict[int, tuple[int, str, dict[str, Any]]]]) -> Summary:
     """What the client needs of a partition: the records that are not clean (every exchange for JUnit, which
-    names them all), the clean ones counted per endpoint, the skipped ones counted, and the first record
-    with an object body (the one that carries the run's "signatures not checked" warning)."""
+    names them all), the clean ones counted per endpoint, the skipped ones counted, the first record
+    with an object body (the one that carries the run's "signatures not checked" warning), and this
+    partition's share of the shuffles' results."""
     _, _, records = part
     kept: list[tuple[int, Record]] = []
     clean: Counter[str] = Counter()
@@ -120,7 +136,14 @@ def _kept(part: Part, labels: bool) -> tuple[list[tuple[int, Record]], Counter[s
             kept.append((n, r if kind != "x" or r[8] is None else (*r[:8], None)))
         if first_object is None and (kind == "c" or (kind == "x" and r[6])):
             first_object = n
-    return kept, clean, skipped, first_object
+    repeats: dict[int, list[Any]] = {}
+    for found in duplicates:  # a record's tradeNo and platFormTradeNo may lie in two buckets
+        for n, items in found.items():
+            repeats.setdefault(n, []).extend(items)
+    named: dict[int, tuple[int, str, dict[str, Any]]] = {}
+    for found_diagnoses in diagnoses:
+        named.update(found_diagnoses)
+    return kept, clean, skipped, first_object, repeats, named
 
 
 def _ranges(paths: list[str], blocksize: int) -> list[tuple[int, str, int, int]]:
@@ -172,31 +195,20 @@ def validate_on_dask(paths: list[str], options: JudgeOptions, client: Any = None
     threads = sum(client.nthreads().values()) if client is not None else (os.cpu_count() or 1)
     buckets = max(1, min(len(parts), 2 * threads))
     scattered = [dask.delayed(_scatter, nout=2)(p, buckets) for p in parts]
-    dup_tasks = [dask.delayed(_duplicates)(*[s[0][b] for s in scattered]) for b in range(buckets)]
-    diag_tasks = [dask.delayed(_diagnose)(options, diagnosis_limit, names, *[s[1][b] for s in scattered])
+    shared_firsts = dask.delayed(firsts)  # one copy in the graph, not one per bucket
+    dup_tasks = [dask.delayed(_duplicates)(shared_firsts, *[s[0][b] for s in scattered]) for b in range(buckets)]
+    diag_tasks = [dask.delayed(_diagnose)(options, diagnosis_limit, names, shared_firsts,
+                                          *[s[1][b] for s in scattered])
                   for b in range(buckets)] if options.secret is not None else []
-    cross: dict[Where, list[tuple[str, str, Where]]] = {}
-    diagnoses: dict[Where, tuple[int, str, dict[str, Any]]] = {}
-    results = run(*dup_tasks, *diag_tasks)
-    for found in results[:len(dup_tasks)]:
-        for where, items in found.items():  # a record's tradeNo and platFormTradeNo may lie in two buckets
-            cross.setdefault(where, []).extend(items)
-    for found in results[len(dup_tasks):]:
-        diagnoses.update(found)
+    summaries = [dask.delayed(_kept)(part, labels, [d[k] for d in dup_tasks], [d[k] for d in diag_tasks])
+                 for k, part in enumerate(parts)]
 
     outcome = Outcome(sources=names, collect=collect)
-    writer = _Writer(outcome, sink, names, cross, diagnoses, options.secret is None)
-    repeats: dict[int, list[int]] = {}  # partition -> indices (in it) of clean records that repeat a key
-    starts = {src: [f for s, f in firsts if s == src] for src in range(len(paths))}
-    numbers = {src: [k for k, (s, _) in enumerate(firsts) if s == src] for src in range(len(paths))}
-    for source, index in cross:
-        k = bisect_right(starts[source], index) - 1
-        repeats.setdefault(numbers[source][k], []).append(index - starts[source][k])
+    writer = _Writer(outcome, sink, names, options.secret is None)
     # Every partition's summary is computed at once on the cluster, and taken by the client in file order,
     # one at a time: the client holds one partition's findings, not the run's.
-    for k, summary in enumerate(_in_order([dask.delayed(_kept)(part, labels) for part in parts], client)):
-        kept, clean, skipped, first_object = summary
-        writer.partition(*firsts[k], kept, clean, skipped, first_object, repeats.get(k, []))
+    for (source, first), summary in zip(firsts, _in_order(summaries, client), strict=True):
+        writer.partition(source, first, *summary)
     if sink is not None:
         sink.finish(outcome)
     return outcome
@@ -217,19 +229,21 @@ def _in_order(tasks: list[Any], client: Any) -> Iterator[Any]:
 class _Writer:
     """Concludes records in file order from what the workers kept, in the order ``Ledger.conclude`` gives."""
 
-    def __init__(self, outcome: Outcome, sink: Sink | None, names: list[str],
-                 cross: dict[Where, list[tuple[str, str, Where]]],
-                 diagnoses: dict[Where, tuple[int, str, dict[str, Any]]], unchecked: bool) -> None:
-        self.outcome, self.sink, self.names = outcome, sink, names
-        self.cross, self.diagnoses, self.unchecked = cross, diagnoses, unchecked
+    def __init__(self, outcome: Outcome, sink: Sink | None, names: list[str], unchecked: bool) -> None:
+        self.outcome, self.sink, self.names, self.unchecked = outcome, sink, names, unchecked
         self.shown = [0] * len(names)  # unreadable records reported per source, as validate caps them
         self.labels = sink is not None and sink.wants_labels
+        self.cross: dict[int, list[Any]] = {}  # the partition at hand's repeated keys and diagnoses
+        self.diagnoses: dict[int, tuple[int, str, dict[str, Any]]] = {}
+        self.first = 0
 
     def partition(self, source: int, first: int, kept: list[tuple[int, Record]], clean: Counter[str], skipped: int,
-                  first_object: int | None, repeats: list[int]) -> None:
+                  first_object: int | None, repeats: dict[int, list[Any]],
+                  diagnoses: dict[int, tuple[int, str, dict[str, Any]]]) -> None:
         self.outcome.by_endpoint.update(clean)
         self.outcome.exchanges += sum(clean.values())
         self.outcome.skipped += skipped
+        self.cross, self.diagnoses, self.first = repeats, diagnoses, first
         records = dict(kept)
         # Clean records the workers did not send still have findings when they repeat a key or carry the warning.
         wanted = set(records) | set(repeats)
@@ -252,27 +266,27 @@ class _Writer:
             found = [rule("input.malformed").finding(r[1] + tail)]
         elif kind == "c":  # counted with its partition
             what = f"{r[5][:16]} {r[6][:200]}" if len(r) > 5 else None
-            found = self._session((source, index), True, [])
+            found = self._session(index - self.first, True, [])
         else:
             _, what, findings, _, _, _, is_object, endpoint, _ = r
             outcome.exchanges += 1
             outcome.by_endpoint[endpoint] += 1
             own = list(findings)
-            if (source, index) in self.diagnoses:
-                at, hint, details = self.diagnoses[(source, index)]
+            if index - self.first in self.diagnoses:
+                at, hint, details = self.diagnoses[index - self.first]
                 own = complete_diagnosis(own, at, hint, **details)
-            found = self._session((source, index), is_object, own)
+            found = self._session(index - self.first, is_object, own)
         found = [f.at(name, index) for f in found]
         for f in found:
             outcome.add(f)
         if self.sink is not None and (found or self.labels):
             self.sink.record(name, index, what, found)
 
-    def _session(self, where: Where, is_object: bool, found: list[Finding]) -> list[Finding]:
+    def _session(self, n: int, is_object: bool, found: list[Finding]) -> list[Finding]:
         if self.unchecked and is_object:
             found.append(rule("sign.unchecked").finding("signatures were not checked (no app secret given)"))
             self.unchecked = False
-        for kind, value, first in sorted(self.cross.get(where, []), key=lambda c: c[0] != "t"):
+        for kind, value, first in sorted(self.cross.get(n, []), key=lambda c: c[0] != "t"):
             label = f"{self.names[first[0]]}#{first[1]}"
             if kind == "t":
                 found.append(rule("trade-no.duplicate").finding(f"tradeNo {value!r} was already used by {label}",
