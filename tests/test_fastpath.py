@@ -10,9 +10,11 @@ floats, NaN, lone surrogates, BOMs, deep nesting, escaped text, header variants.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,8 +29,9 @@ from vexora_conformance.contract.schemas import _PLAIN_URI
 from vexora_conformance.judge import JudgeOptions, judge_exchange, sign_mismatch
 from vexora_conformance.models import Exchange
 from vexora_conformance.report import JsonReport
-from vexora_conformance.traffic.capture import Skipped, item_from_line
-from vexora_conformance.traffic.fastpath import SKIP, accept_line
+from vexora_conformance.traffic.capture import Skipped, _har_item, item_from_line
+from vexora_conformance.traffic.fastpath import SKIP, accept_har_entry, accept_line
+from vexora_conformance.traffic.harsplit import Entry
 from vexora_conformance.validate import validate
 
 SECRET = "fast-path-secret"
@@ -234,3 +237,98 @@ def test_the_bundled_capture_reports_the_same_bytes_with_and_without_the_fast_pa
     options = JudgeOptions(secret=signing.Secret((captures / "sandbox-secret.txt").read_text().strip()))
     paths = [str(captures / "checkout.jsonl")]
     assert _report(paths, True, monkeypatch, options) == _report(paths, False, monkeypatch, options)
+
+
+# --- HAR entries: the same records, as browsers and proxies write them ---
+
+
+def _har_headers(headers: Any) -> Any:
+    if isinstance(headers, dict):
+        return [{"name": k, "value": v} for k, v in headers.items()]
+    return headers
+
+
+@st.composite
+def har_entries(draw: st.DrawFn) -> dict[str, Any]:
+    record = json.loads(draw(records()).decode("utf-8", "surrogatepass"))
+    req = record["request"]
+    body = req.get("body")
+    post: dict[str, Any] = {"mimeType": "application/json",
+                            "text": body if isinstance(body, str) or body is None else json.dumps(body)}
+    variant = draw(st.sampled_from(["plain"] * 6 + ["base64", "side file", "no postData", "missing value",
+                                                    "bad time", "no time"]))
+    if variant == "base64":
+        post = {"mimeType": "application/json", "encoding": "base64",
+                "text": base64.b64encode((post["text"] or "").encode("utf-8", "surrogatepass")).decode()}
+    elif variant == "side file":
+        post = {"mimeType": "application/json", "_file": "body.json"}
+    headers = _har_headers(req.get("headers"))
+    if variant == "missing value" and isinstance(headers, list) and headers and isinstance(headers[0], dict):
+        headers = [{"name": headers[0]["name"]}, *headers[1:]]
+    started: Any = "2025-11-24T16:00:00.000Z"
+    if isinstance(record.get("time"), float):
+        started = datetime.fromtimestamp(record["time"], timezone.utc).isoformat().replace("+00:00", "Z")
+    entry: dict[str, Any] = {"startedDateTime": {"bad time": "yesterday", "no time": None}.get(variant, started),
+                             "request": {"method": req.get("method"), "url": req.get("url"), "headers": headers}}
+    if variant != "no postData":
+        entry["request"]["postData"] = post
+    resp = record.get("response")
+    if isinstance(resp, dict):
+        rbody = resp.get("body")
+        entry["response"] = {"status": draw(st.sampled_from([resp.get("status"), resp.get("status"), 0])),
+                             "headers": _har_headers(resp.get("headers")),
+                             "content": {"mimeType": "application/json"} if rbody is None else
+                             {"mimeType": "application/json", "text": rbody}}
+    return entry
+
+
+def _explained_har(text: bytes) -> Any:
+    item = _har_item(Entry(text), "f.har", 0, None)
+    if isinstance(item, Exchange):
+        return judge_exchange(item, OPTIONS, diagnose=False)
+    return item
+
+
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
+@given(har_entries())
+def test_what_the_fast_path_accepts_in_a_har_the_explaining_path_finds_clean(entry: dict[str, Any]) -> None:
+    text = json.dumps(entry).encode("utf-8", "surrogatepass")
+    fast = accept_har_entry(text, OPTIONS, SECRET)
+    if fast is None:
+        return
+    slow = _explained_har(text)
+    if fast == SKIP:
+        assert isinstance(slow, Skipped)
+        return
+    kind, endpoint, merchant, trade_no, platform, *_ = fast
+    assert hasattr(slow, "findings"), slow
+    assert (slow.endpoint, slow.merchant_no, slow.trade_no, slow.platform_trade_no) == \
+        (endpoint, merchant, trade_no, platform)
+    assert [f.rule for f in slow.findings] == ([] if kind == "c" else [sign_mismatch(endpoint).rule])
+
+
+def _har_report(path: Path, fast: bool, monkeypatch: pytest.MonkeyPatch, options: JudgeOptions = OPTIONS) -> str:
+    if not fast:
+        monkeypatch.setattr(validate_module, "accept_har_entry", lambda *a: None)
+    out = io.StringIO()
+    validate([str(path)], options, sink=JsonReport(out), collect=False)
+    monkeypatch.undo()
+    return out.getvalue()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(entries=st.lists(har_entries(), min_size=1, max_size=30))
+def test_a_har_reports_the_same_bytes_with_and_without_the_fast_path(entries: list[dict[str, Any]], tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "capture.har"
+    path.write_bytes(json.dumps({"log": {"version": "1.2", "entries": entries}}).encode("utf-8", "surrogatepass"))
+    assert _har_report(path, True, monkeypatch) == _har_report(path, False, monkeypatch)
+
+
+def test_the_bundled_har_reports_the_same_bytes_with_and_without_the_fast_path(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    captures = Path(__file__).parents[1] / "examples" / "captures"
+    options = JudgeOptions(secret=signing.Secret((captures / "sandbox-secret.txt").read_text().strip()))
+    path = captures / "checkout.har"
+    assert _har_report(path, True, monkeypatch, options) == _har_report(path, False, monkeypatch, options)

@@ -14,6 +14,7 @@ wrong signs' mistakes in file order, so the result is identical to a sequential 
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from collections import Counter, deque
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Protocol
 
 from .contract.rules import endpoint_of_rule, rule
@@ -34,13 +36,12 @@ from .traffic.capture import (
     item_from_line,
     iter_lines,
     open_source,
-    read_capture,
     skip_bom,
     skip_line,
     sniff_format,
 )
-from .traffic.fastpath import accept_line
-from .traffic.harsplit import BOM
+from .traffic.fastpath import accept_har_entry, accept_line
+from .traffic.harsplit import BOM, Broken, Entry, split_har
 from .traffic.ledger import Ledger
 from .traffic.patterns import DEFAULT_LIMIT
 
@@ -135,14 +136,19 @@ def _from_line(line: bytes | None, name: str, index: int, options: JudgeOptions,
 def _from_fast(fast: Any, line: bytes | None, name: str, index: int, options: JudgeOptions) -> Record | None:
     """What is not a clean record: other traffic, clean but for the sign, or the explaining path's verdict."""
     if fast is not None:
-        if isinstance(fast, str):  # SKIP
-            return ("s",)
-        _, endpoint, merchant, trade_no, platform, method, path, body, observed = fast
-        verdict = Verdict([sign_mismatch(endpoint)], merchant, trade_no, platform, None, True, endpoint,
-                          PendingDiagnosis(0, body, observed, merchant))
-        return "x", f"{method[:16]} {path[:200]}", verdict
+        return _skipped_or_bad_sign(fast)
     item = item_from_line(line, name, index)
     return None if item is None else _judged(item, options)
+
+
+def _skipped_or_bad_sign(fast: Any) -> Record:
+    """The fast path's SKIP, or its "clean but for the sign" as the verdict the explaining path would give."""
+    if isinstance(fast, str):  # SKIP
+        return ("s",)
+    _, endpoint, merchant, trade_no, platform, method, path, body, observed = fast
+    verdict = Verdict([sign_mismatch(endpoint)], merchant, trade_no, platform, None, True, endpoint,
+                      PendingDiagnosis(0, body, observed, merchant))
+    return "x", f"{method[:16]} {path[:200]}", verdict
 
 
 def _revealed(options: JudgeOptions) -> str | None:
@@ -151,38 +157,61 @@ def _revealed(options: JudgeOptions) -> str | None:
 
 def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None,
                 labels: bool) -> Iterator[tuple[int, Record]]:
-    raw, _ = open_source(name, stdin)
-    if hasattr(raw, "peek"):
-        head = raw.peek(65536)[:65536]
-        if sniff_format(head.removeprefix(BOM), name) == "jsonl":
-            try:
-                if head.startswith(BOM):
-                    raw.read(len(BOM))
-                secret = _revealed(options)
-                index = 0
-                readline, limit = raw.readline, capture.MAX_RECORD_BYTES
-                while True:  # iter_lines, inlined: this loop runs once per record of the capture
-                    line: bytes | None = readline(limit + 1)
-                    if not line:
-                        return
-                    if len(line) > limit and not line.endswith(b"\n"):
-                        skip_line(raw)
-                        line = None
-                    fast = accept_line(line, options, secret) if line is not None else None
-                    record = fast if type(fast) is tuple and fast[0] == "c" else \
-                        _from_fast(fast, line, name, index, options)
-                    if record is not None:
-                        yield index, record
-                        index += 1
-            except OSError as exc:
-                raise InputError(f"read failed: {os_reason(exc)}", source=name) from None
-            finally:
-                if name != "-":
-                    raw.close()
-    if name != "-":
-        raw.close()
-    for item in read_capture(name, stdin):  # HAR, and streams that cannot be peeked
-        yield item.index, _judged(item, options)
+    """Every record of one source, in order, with its index (a capture.read_capture that tries the fast path)."""
+    raw, har_dir = open_source(name, stdin)
+    stream: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
+    try:
+        head = stream.peek(65536)[:65536]
+        if head.startswith(BOM):
+            stream.read(len(BOM))
+            head = head[len(BOM):]
+        secret = _revealed(options)
+        if sniff_format(head, name) == "jsonl":
+            yield from _jsonl_records(stream, name, options, secret)
+        else:
+            yield from _har_records(stream, name, har_dir, options, secret)
+    except OSError as exc:
+        raise InputError(f"read failed: {os_reason(exc)}", source=name) from None
+    finally:
+        if name != "-":
+            stream.close()
+
+
+def _jsonl_records(stream: Any, name: str, options: JudgeOptions, secret: str | None) -> Iterator[tuple[int, Record]]:
+    index = 0
+    readline, limit = stream.readline, capture.MAX_RECORD_BYTES
+    while True:  # capture.iter_lines, inlined: this loop runs once per record of the capture
+        line: bytes | None = readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            skip_line(stream)
+            line = None
+        fast = accept_line(line, options, secret) if line is not None else None
+        record = fast if type(fast) is tuple and fast[0] == "c" else _from_fast(fast, line, name, index, options)
+        if record is not None:
+            yield index, record
+            index += 1
+
+
+def _har_records(stream: Any, name: str, har_dir: Path | None, options: JudgeOptions,
+                 secret: str | None) -> Iterator[tuple[int, Record]]:
+    """capture.read_har with the fast path tried on each whole entry first."""
+    index = 0
+    for piece in split_har(stream, capture.MAX_RECORD_BYTES):
+        if isinstance(piece, Entry):
+            fast = accept_har_entry(piece.text, options, secret) if piece.problem is None else None
+            if fast is None:
+                yield index, _judged(capture._har_item(piece, name, index, har_dir), options)
+            elif type(fast) is tuple and fast[0] == "c":
+                yield index, fast
+            else:  # other traffic, or clean but for the sign
+                yield index, _skipped_or_bad_sign(fast)
+            index += 1
+        else:
+            yield index, ("m", piece.reason)
+            if isinstance(piece, Broken):
+                return
 
 
 def _compact(record: Record, labels: bool) -> Record:

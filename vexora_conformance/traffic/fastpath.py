@@ -143,8 +143,8 @@ def _signs_correctly(body: dict[str, Any], all_strings: bool, secret: str) -> bo
 
 
 def accept_line(line: bytes, options: JudgeOptions, secret: str | None) -> Clean | str | None:
-    """``SKIP``, a ``Clean`` record ("c" or "b"), or None (let the explaining path judge it). ``secret`` is
-    revealed once by the caller, not per record."""
+    """``SKIP``, a ``Clean`` record ("c" or "b"), or None (let the explaining path judge it), for one
+    JSON-lines record. ``secret`` is revealed once by the caller, not per record."""
     if line.count(b"{") + line.count(b"[") > MAX_DEPTH:
         return None
     try:
@@ -161,28 +161,105 @@ def accept_line(line: bytes, options: JudgeOptions, secret: str | None) -> Clean
     hint = record.get("endpoint")
     if hint is None and not worth_judging(url, text):
         return SKIP  # other traffic (read again with duplicate detection or not, it is skipped all the same)
-    method = req.get("method")
-    if type(method) is not str or type(url) is not str:
-        return None
     if hint is not None and (type(hint) is not str or hint not in ENDPOINTS):
         return None
     headers = _headers(req.get("headers"))
-    flat = _flat_body(text)
-    if headers is None or flat is None:
-        return None
-    body, all_strings = flat
     resp = record.get("response")
-    status: Any = 0
+    status: Any = None
+    reply = None
     if resp is not None:
         if type(resp) is not dict:
             return None
         status = resp.get("status")
+        reply = resp.get("body")
         if type(status) is not int or _headers(resp.get("headers")) is None:
             return None
     try:
         when = _epoch(record.get("time"))
     except RecordError:
         return None
+    return _accept(hint, req.get("method"), url, headers, text, status, reply, when, options, secret)
+
+
+def accept_har_entry(text: bytes, options: JudgeOptions, secret: str | None) -> Clean | str | None:
+    """The same for one HAR entry's JSON text (``capture._har_item`` and ``exchange_from_har_entry`` are its
+    explaining path): bodies in base64 or in side files are left to that path."""
+    if text.count(b"{") + text.count(b"[") > MAX_DEPTH:
+        return None
+    try:
+        entry = _loads(text)
+    except _JSONDecodeError:
+        return None
+    if type(entry) is not dict:
+        return None
+    req = entry.get("request")
+    if type(req) is not dict:
+        return None
+    url = req.get("url")
+    post = req.get("postData")
+    if not worth_judging(url, post.get("text") if type(post) is dict else None):
+        return SKIP
+    headers = _har_headers(req.get("headers"))
+    resp = entry.get("response")
+    status: Any = None
+    reply = None
+    if type(resp) is dict and type(resp.get("status")) is int and resp["status"] > 0:
+        status = resp["status"]
+        reply = _har_text(resp.get("content"))
+        if reply is False or _har_headers(resp.get("headers")) is None:
+            return None
+    elif type(resp) is dict and type(resp.get("status")) is bool:
+        return None  # True is an int to the explaining path
+    body = _har_text(post)
+    started = entry.get("startedDateTime")
+    try:
+        when = _epoch(started)
+    except RecordError:
+        return None
+    if body is False:
+        return None
+    return _accept(None, req.get("method"), url, headers, body, status, reply, when, options, secret)
+
+
+def _har_headers(value: Any) -> dict[str, str] | None:
+    """HAR's list of {name, value} of strings as ``_headers`` gives them; anything else: None."""
+    if value is None:
+        return {}
+    if type(value) is not list:
+        return None
+    out: dict[str, str] = {}
+    for h in value:
+        if type(h) is not dict:
+            return None
+        name, text = h.get("name"), h.get("value")
+        if type(name) is not str or type(text) is not str:
+            return None
+        out.setdefault(name.lower(), text)
+    return out
+
+
+def _har_text(content: Any) -> str | bool | None:
+    """A HAR body as plain text, None when there is none, False when the explaining path must read it
+    (base64, a side file, a text that is not a string)."""
+    if type(content) is not dict:
+        return None
+    text = content.get("text")
+    if text is None:
+        return False if "_file" in content else None
+    if type(text) is not str or content.get("encoding") == "base64":
+        return False
+    return text
+
+
+def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, text: Any, status: Any, reply: Any,
+            when: float | None, options: JudgeOptions, secret: str | None) -> Clean | None:
+    """The checks of ``judge.judge_exchange``, accept-only, on one exchange's parts (``status`` None: no answer)."""
+    if type(method) is not str or type(url) is not str or headers is None:
+        return None
+    flat = _flat_body(text)
+    if flat is None:
+        return None
+    body, all_strings = flat
     path, by_path = _route(url)
     endpoint = ENDPOINTS[hint] if hint is not None else by_path or (
         NOTIFY if looks_like_notification(body) else CHECKOUT)
@@ -213,13 +290,12 @@ def accept_line(line: bytes, options: JudgeOptions, secret: str | None) -> Clean
 
     # the answer
     platform = None
-    if resp is not None:
+    if status is not None:
         if endpoint.answer == "ok-text":
-            reply = resp.get("body")
             if (reply is not None and type(reply) is not str) or ok_reply_problem(status, reply or "") is not None:
                 return None
         else:
-            answer = _answer_body(resp.get("body"))
+            answer = _answer_body(reply)
             if answer is None:
                 return None
             schema = endpoint.schema("response-body", options.strict)
