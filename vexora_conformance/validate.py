@@ -14,7 +14,6 @@ wrong signs' mistakes in file order, so the result is identical to a sequential 
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 from collections import Counter, deque
@@ -35,7 +34,7 @@ from .traffic.capture import (
     Malformed,
     item_from_line,
     iter_lines,
-    open_source,
+    opened_capture,
     skip_bom,
     skip_line,
     sniff_format,
@@ -158,23 +157,12 @@ def _revealed(options: JudgeOptions) -> str | None:
 def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None,
                 labels: bool) -> Iterator[tuple[int, Record]]:
     """Every record of one source, in order, with its index (a capture.read_capture that tries the fast path)."""
-    raw, har_dir = open_source(name, stdin)
-    stream: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
-    try:
-        head = stream.peek(65536)[:65536]
-        if head.startswith(BOM):
-            stream.read(len(BOM))
-            head = head[len(BOM):]
+    with opened_capture(name, stdin) as (stream, fmt, har_dir):
         secret = _revealed(options)
-        if sniff_format(head, name) == "jsonl":
+        if fmt == "jsonl":
             yield from _jsonl_records(stream, name, options, secret)
         else:
             yield from _har_records(stream, name, har_dir, options, secret)
-    except OSError as exc:
-        raise InputError(f"read failed: {os_reason(exc)}", source=name) from None
-    finally:
-        if name != "-":
-            stream.close()
 
 
 def _jsonl_records(stream: Any, name: str, options: JudgeOptions, secret: str | None) -> Iterator[tuple[int, Record]]:

@@ -16,6 +16,7 @@ import json
 import os
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -342,8 +343,10 @@ def open_source(name: str, stdin: IO[bytes] | None = None) -> tuple[IO[bytes], P
         raise InputError(f"cannot open: {os_reason(exc)}", source=name) from None
 
 
-def read_capture(name: str, stdin: IO[bytes] | None = None) -> Iterator[Item]:
-    """Every item of one capture file (or ``-``), in order."""
+@contextmanager
+def opened_capture(name: str, stdin: IO[bytes] | None = None) -> Iterator[tuple[Any, str, Path | None]]:
+    """(stream past any byte-order mark, "har" or "jsonl", the HAR's folder) of one capture; a read that
+    fails inside the block is an ``InputError`` naming the source."""
     raw, har_dir = open_source(name, stdin)
     stream: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
     try:
@@ -351,13 +354,18 @@ def read_capture(name: str, stdin: IO[bytes] | None = None) -> Iterator[Item]:
         if head.startswith(BOM):
             stream.read(len(BOM))
             head = head[len(BOM):]
-        fmt = sniff_format(head, name)
-        if fmt == "har":
-            yield from read_har(stream, name, har_dir)
-        else:
-            yield from read_jsonl(stream, name)
+        yield stream, sniff_format(head, name), har_dir
     except OSError as exc:
         raise InputError(f"read failed: {os_reason(exc)}", source=name) from None
     finally:
         if name != "-":
             stream.close()
+
+
+def read_capture(name: str, stdin: IO[bytes] | None = None) -> Iterator[Item]:
+    """Every item of one capture file (or ``-``), in order."""
+    with opened_capture(name, stdin) as (stream, fmt, har_dir):
+        if fmt == "har":
+            yield from read_har(stream, name, har_dir)
+        else:
+            yield from read_jsonl(stream, name)
