@@ -142,19 +142,26 @@ def _signs_correctly(body: dict[str, Any], all_strings: bool, secret: str) -> bo
     return hmac.compare_digest(observed, md5_hex(canonical + secret))
 
 
+def _with_request(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the record or entry, its request object) when both are JSON objects, nested as the explaining path
+    allows (the same bracket count as ``jsontext.loads``); else Nones."""
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH:
+        return None, None
+    try:
+        outer = _loads(raw)
+    except _JSONDecodeError:
+        return None, None
+    if type(outer) is not dict:
+        return None, None
+    req = outer.get("request")
+    return outer, req if type(req) is dict else None
+
+
 def accept_line(line: bytes, options: JudgeOptions, secret: str | None) -> Clean | str | None:
     """``SKIP``, a ``Clean`` record ("c" or "b"), or None (let the explaining path judge it), for one
     JSON-lines record. ``secret`` is revealed once by the caller, not per record."""
-    if line.count(b"{") + line.count(b"[") > MAX_DEPTH:
-        return None
-    try:
-        record = _loads(line)
-    except _JSONDecodeError:
-        return None
-    if type(record) is not dict:
-        return None
-    req = record.get("request")
-    if type(req) is not dict:
+    record, req = _with_request(line)
+    if record is None or req is None:
         return None
     url = req.get("url")
     text = req.get("body")
@@ -184,16 +191,8 @@ def accept_line(line: bytes, options: JudgeOptions, secret: str | None) -> Clean
 def accept_har_entry(text: bytes, options: JudgeOptions, secret: str | None) -> Clean | str | None:
     """The same for one HAR entry's JSON text (``capture._har_item`` and ``exchange_from_har_entry`` are its
     explaining path): bodies in base64 or in side files are left to that path."""
-    if text.count(b"{") + text.count(b"[") > MAX_DEPTH:
-        return None
-    try:
-        entry = _loads(text)
-    except _JSONDecodeError:
-        return None
-    if type(entry) is not dict:
-        return None
-    req = entry.get("request")
-    if type(req) is not dict:
+    entry, req = _with_request(text)
+    if entry is None or req is None:
         return None
     url = req.get("url")
     post = req.get("postData")
