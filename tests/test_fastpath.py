@@ -167,7 +167,7 @@ def _explained(line: bytes) -> Any:
 @settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
 @given(records())
 def test_what_the_fast_path_accepts_the_explaining_path_finds_clean(line: bytes) -> None:
-    fast = accept_line(line, OPTIONS, SECRET)
+    fast = accept_line(line, OPTIONS)
     slow = _explained(line)
     if fast is None:
         return
@@ -195,11 +195,11 @@ def test_the_fast_path_takes_the_common_records() -> None:
                           "headers": {"Content-Type": "application/json", "merchantNo": "1000000001"},
                           "body": json.dumps(body)},
               "response": {"status": 200, "headers": {}, "body": json.dumps(answer)}, "time": 1764000000.007}
-    fast = accept_line(json.dumps(record).encode(), OPTIONS, SECRET)
+    fast = accept_line(json.dumps(record).encode(), OPTIONS)
     assert fast is not None and fast != SKIP
     assert fast[:5] == ("c", "checkout", "1000000001", "T00000007", "p000000000000007")
     other = {"request": {"method": "GET", "url": "https://cdn.example/a.js", "headers": {}, "body": None}}
-    assert accept_line(json.dumps(other).encode(), OPTIONS, SECRET) == SKIP
+    assert accept_line(json.dumps(other).encode(), OPTIONS) == SKIP
 
 
 @given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60).map(
@@ -293,7 +293,7 @@ def _explained_har(text: bytes) -> Any:
 @given(har_entries())
 def test_what_the_fast_path_accepts_in_a_har_the_explaining_path_finds_clean(entry: dict[str, Any]) -> None:
     text = json.dumps(entry).encode("utf-8", "surrogatepass")
-    fast = accept_har_entry(text, OPTIONS, SECRET)
+    fast = accept_har_entry(text, OPTIONS)
     if fast is None:
         return
     slow = _explained_har(text)

@@ -28,13 +28,17 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from .contract.endpoints import RESPONSE_ROOT
-from .contract.rules import rule
 from .errors import InputError
-from .judge import JudgeOptions, complete_diagnosis
+from .judge import (
+    JudgeOptions,
+    complete_diagnosis,
+    duplicate_platform_trade_no,
+    duplicate_trade_no,
+    unchecked_warning,
+)
 from .models import Finding
 from .traffic.patterns import DEFAULT_LIMIT, DiagnosisMemory
-from .validate import CHUNK_BYTES, MAX_MALFORMED_SHOWN, Outcome, Record, Sink, _judge_range
+from .validate import CHUNK_BYTES, Outcome, Record, Sink, _judge_range, malformed_finding
 
 Where = tuple[int, int]  # (source number, index): where a record is
 Part = tuple[int, int, list[Record]]  # (source number, index of its first record, its records)
@@ -260,10 +264,10 @@ class _Writer:
             outcome.malformed += 1
             outcome.first_malformed = outcome.first_malformed or r[1]
             self.shown[source] += 1
-            if self.shown[source] > MAX_MALFORMED_SHOWN:
+            shown = malformed_finding(r[1], self.shown[source])
+            if shown is None:
                 return
-            tail = "" if self.shown[source] < MAX_MALFORMED_SHOWN else "; further malformed records not listed"
-            found = [rule("input.malformed").finding(r[1] + tail)]
+            found = [shown]
         elif kind == "c":  # counted with its partition
             what = f"{r[5][:16]} {r[6][:200]}" if len(r) > 5 else None
             found = self._session(index - self.first, True, [])
@@ -284,15 +288,9 @@ class _Writer:
 
     def _session(self, n: int, is_object: bool, found: list[Finding]) -> list[Finding]:
         if self.unchecked and is_object:
-            found.append(rule("sign.unchecked").finding("signatures were not checked (no app secret given)"))
+            found.append(unchecked_warning())
             self.unchecked = False
         for kind, value, first in sorted(self.cross.get(n, []), key=lambda c: c[0] != "t"):
             label = f"{self.names[first[0]]}#{first[1]}"
-            if kind == "t":
-                found.append(rule("trade-no.duplicate").finding(f"tradeNo {value!r} was already used by {label}",
-                                                                "/tradeNo"))
-            else:
-                found.append(rule("response.platform-trade-no.duplicate").finding(
-                    f"platFormTradeNo {value!r} was already returned to {label}",
-                    RESPONSE_ROOT + "/data/platFormTradeNo"))
+            found.append(duplicate_trade_no(value, label) if kind == "t" else duplicate_platform_trade_no(value, label))
         return found

@@ -86,6 +86,27 @@ def complete_diagnosis(findings: list[Finding], at: int, hint: str, **details: A
     return done
 
 
+def diagnosed_in_full(findings: list[Finding], pending: PendingDiagnosis, secret: signing.Secret) -> list[Finding]:
+    """``findings`` with the pending wrong sign's mistake searched for among every known one."""
+    d = signing.diagnose(pending.body, secret, pending.observed, merchant_no=pending.merchant_no)
+    return complete_diagnosis(findings, pending.at, diagnosis_hint(d), diagnosis=list(d.matches))
+
+
+# The cross-exchange findings, worded once for every session (the doors' Session, validate's Ledger, Dask).
+
+def unchecked_warning() -> Finding:
+    return rule("sign.unchecked").finding("signatures were not checked (no app secret given)")
+
+
+def duplicate_trade_no(trade_no: str, first: str) -> Finding:
+    return rule("trade-no.duplicate").finding(f"tradeNo {trade_no!r} was already used by {first}", "/tradeNo")
+
+
+def duplicate_platform_trade_no(platform: str, first: str) -> Finding:
+    return rule("response.platform-trade-no.duplicate").finding(
+        f"platFormTradeNo {platform!r} was already returned to {first}", RESPONSE_ROOT + "/data/platFormTradeNo")
+
+
 @dataclass
 class Session:
     """Memory across exchanges: which tradeNos and platFormTradeNos were seen, and where first.
@@ -124,18 +145,15 @@ class Session:
         self.arrivals += 1
         if self.options.secret is None and not self.warned_unchecked and body_is_object:
             self.warned_unchecked = True
-            found.append(rule("sign.unchecked").finding("signatures were not checked (no app secret given)"))
+            found.append(unchecked_warning())
         if trade_no is not None:
             first = self.first_trade_no(merchant, trade_no, source, index)
             if first is not None:
-                found.append(rule("trade-no.duplicate").finding(
-                    f"tradeNo {trade_no!r} was already used by {first}", "/tradeNo"))
+                found.append(duplicate_trade_no(trade_no, first))
         if platform is not None:
             first = self.first_platform_trade_no(platform, source, index)
             if first is not None:
-                found.append(rule("response.platform-trade-no.duplicate").finding(
-                    f"platFormTradeNo {platform!r} was already returned to {first}",
-                    RESPONSE_ROOT + "/data/platFormTradeNo"))
+                found.append(duplicate_platform_trade_no(platform, first))
         return found
 
     def resolve(self, verdict: Verdict, source: str, index: int) -> list[Finding]:
@@ -143,8 +161,7 @@ class Session:
         p = verdict.pending
         if p is None or self.options.secret is None:
             return verdict.findings
-        d = signing.diagnose(p.body, self.options.secret, p.observed, merchant_no=p.merchant_no)
-        return complete_diagnosis(verdict.findings, p.at, diagnosis_hint(d), diagnosis=list(d.matches))
+        return diagnosed_in_full(verdict.findings, p, self.options.secret)
 
     def conclude(self, verdict: Verdict, source: str, index: int) -> list[Finding]:
         """The verdict's own findings plus the cross-exchange ones, stamped with where the exchange came from."""
@@ -200,6 +217,10 @@ def endpoint_of(exchange: Exchange, body: Any = None) -> Endpoint:
 # --- the request line and headers ---
 
 
+def is_json_content_type(ctype: str | None) -> bool:
+    return ctype is not None and ctype.split(";", 1)[0].strip().lower() == "application/json"
+
+
 def _merchant(req: Request) -> str | None:
     return req.headers.get("merchantno")
 
@@ -211,7 +232,7 @@ def _check_envelope(endpoint: Endpoint, req: Request, options: JudgeOptions, fou
         found.append(rule(endpoint.rule("request.path")).finding(
             f"path {req.path[:200]!r} does not end with {endpoint.path}"))
     ctype = req.headers.get("content-type")
-    if ctype is None or ctype.split(";", 1)[0].strip().lower() != "application/json":
+    if not is_json_content_type(ctype):
         shown = "missing" if ctype is None else repr(ctype[:80])
         found.append(rule(endpoint.rule("request.content-type")).finding(
             f"Content-Type is {shown}, not application/json"))
@@ -324,8 +345,7 @@ def _check_sign(endpoint: Endpoint, body: dict[str, Any], req: Request, options:
     pending = PendingDiagnosis(at, body, observed, _merchant(req))
     if not diagnose:
         return pending
-    d = signing.diagnose(body, options.secret, observed, merchant_no=pending.merchant_no)
-    found[:] = complete_diagnosis(found, at, diagnosis_hint(d), diagnosis=list(d.matches))
+    found[:] = diagnosed_in_full(found, pending, options.secret)
     return None
 
 
@@ -384,8 +404,13 @@ def _check_response(endpoint: Endpoint, resp: Response, request_body: dict[str, 
         _add_issues(endpoint, checker(name)(body), "response", found)
     for check in endpoint.answer_checks:
         found.extend(check(endpoint, request_body, body))
-    data = body.get("data")
-    if body.get("code") != "0000" or not isinstance(data, dict):
+    return platform_trade_no(body)
+
+
+def platform_trade_no(answer: dict[str, Any]) -> str | None:
+    """The platFormTradeNo a successful answer gave (remembered: it must be unique)."""
+    data = answer.get("data")
+    if answer.get("code") != "0000" or not isinstance(data, dict):
         return None
     platform = data.get("platFormTradeNo")
     return platform if isinstance(platform, str) and platform else None

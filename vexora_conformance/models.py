@@ -19,6 +19,14 @@ def header_map(headers: Mapping[str, str] | Iterable[tuple[str, str]] | None) ->
     return out
 
 
+def url_path(url: str) -> str:
+    """The path of a URL (or the text itself when it cannot be split: the path rules then say what is wrong)."""
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return url
+
+
 @dataclass(frozen=True)
 class Request:
     method: str
@@ -30,11 +38,7 @@ class Request:
     path: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        try:
-            path = urlsplit(self.url).path
-        except ValueError:
-            path = self.url
-        object.__setattr__(self, "path", path)  # frozen: computed once, read by several rules
+        object.__setattr__(self, "path", url_path(self.url))  # frozen: computed once, read by several rules
 
     def __repr__(self) -> str:
         # The body and the query string hold the payer's data: a repr names the request, not its contents.

@@ -113,6 +113,14 @@ class Outcome:
 Record = tuple[Any, ...]
 
 
+def malformed_finding(reason: str, shown: int) -> Finding | None:
+    """The ``shown``-th unreadable record of a source as a finding; None past ``MAX_MALFORMED_SHOWN``."""
+    if shown > MAX_MALFORMED_SHOWN:
+        return None
+    tail = "" if shown < MAX_MALFORMED_SHOWN else "; further malformed records not listed"
+    return rule("input.malformed").finding(reason + tail)
+
+
 def _what(exchange: Exchange) -> str:
     return f"{exchange.request.method[:16]} {exchange.request.path[:200]}"
 
@@ -125,10 +133,9 @@ def _judged(item: Any, options: JudgeOptions) -> Record:
     return ("s",)
 
 
-def _from_line(line: bytes | None, name: str, index: int, options: JudgeOptions, secret: str | None,
-               labels: bool) -> Record | None:
+def _from_line(line: bytes | None, name: str, index: int, options: JudgeOptions) -> Record | None:
     """One JSON line: the fast path when it can prove the record clean or other traffic, else the explaining one."""
-    fast = accept_line(line, options, secret) if line is not None else None
+    fast = accept_line(line, options) if line is not None else None
     return fast if type(fast) is tuple and fast[0] == "c" else _from_fast(fast, line, name, index, options)
 
 
@@ -150,45 +157,31 @@ def _skipped_or_bad_sign(fast: Any) -> Record:
     return "x", f"{method[:16]} {path[:200]}", verdict
 
 
-def _revealed(options: JudgeOptions) -> str | None:
-    return options.secret.reveal() if options.secret is not None else None
-
-
 def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None,
                 labels: bool) -> Iterator[tuple[int, Record]]:
     """Every record of one source, in order, with its index (a capture.read_capture that tries the fast path)."""
     with opened_capture(name, stdin) as (stream, fmt, har_dir):
-        secret = _revealed(options)
         if fmt == "jsonl":
-            yield from _jsonl_records(stream, name, options, secret)
+            yield from _jsonl_records(stream, name, options)
         else:
-            yield from _har_records(stream, name, har_dir, options, secret)
+            yield from _har_records(stream, name, har_dir, options)
 
 
-def _jsonl_records(stream: Any, name: str, options: JudgeOptions, secret: str | None) -> Iterator[tuple[int, Record]]:
+def _jsonl_records(stream: Any, name: str, options: JudgeOptions) -> Iterator[tuple[int, Record]]:
     index = 0
-    readline, limit = stream.readline, capture.MAX_RECORD_BYTES
-    while True:  # capture.iter_lines, inlined: this loop runs once per record of the capture
-        line: bytes | None = readline(limit + 1)
-        if not line:
-            return
-        if len(line) > limit and not line.endswith(b"\n"):
-            skip_line(stream)
-            line = None
-        fast = accept_line(line, options, secret) if line is not None else None
-        record = fast if type(fast) is tuple and fast[0] == "c" else _from_fast(fast, line, name, index, options)
+    for line in iter_lines(stream):
+        record = _from_line(line, name, index, options)
         if record is not None:
             yield index, record
             index += 1
 
 
-def _har_records(stream: Any, name: str, har_dir: Path | None, options: JudgeOptions,
-                 secret: str | None) -> Iterator[tuple[int, Record]]:
+def _har_records(stream: Any, name: str, har_dir: Path | None, options: JudgeOptions) -> Iterator[tuple[int, Record]]:
     """capture.read_har with the fast path tried on each whole entry first."""
     index = 0
     for piece in split_har(stream, capture.MAX_RECORD_BYTES):
         if isinstance(piece, Entry):
-            fast = accept_har_entry(piece.text, options, secret) if piece.problem is None else None
+            fast = accept_har_entry(piece.text, options) if piece.problem is None else None
             if fast is None:
                 yield index, _judged(capture._har_item(piece, name, index, har_dir), options)
             elif type(fast) is tuple and fast[0] == "c":
@@ -237,7 +230,6 @@ def _judge_range(name: str, start: int, end: int, options: JudgeOptions, labels:
 
 def _judge_lines(name: str, start: int, end: int, options: JudgeOptions, labels: bool) -> list[Record]:
     out: list[Record] = []
-    secret = _revealed(options)
     with open(name, "rb") as f:
         if start > 0:
             f.seek(start - 1)
@@ -250,7 +242,7 @@ def _judge_lines(name: str, start: int, end: int, options: JudgeOptions, labels:
                 line = next(lines)
             except StopIteration:
                 break
-            record = _from_line(line, name, len(out), options, secret, labels)
+            record = _from_line(line, name, len(out), options)
             if record is not None:
                 out.append(_compact(record, labels))
     return out
@@ -321,7 +313,6 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
     outcome = Outcome(sources=list(paths), collect=collect)
     ledger = Ledger(options, diagnosis_limit=diagnosis_limit)
     labels = keep_labels or (sink is not None and sink.wants_labels)
-    unchecked = options.secret is None  # the first object body gets the run's "signatures not checked" warning
     for name in paths:
         shown = 0
         ledger.begin(name)
@@ -330,16 +321,13 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
             if kind == "c":
                 outcome.exchanges += 1
                 outcome.by_endpoint[record[1]] += 1
-                found: list[Finding] = ledger.remember(record[2], record[3], record[4], name, index) \
-                    if not unchecked else ledger.observe_keys(True, record[2], record[3], record[4], name, index)
-                unchecked = False
+                found: list[Finding] = ledger.remember(record[2], record[3], record[4], name, index)
                 what = f"{record[5][:16]} {record[6][:200]}" if labels else None
             elif kind == "x":
                 verdict: Verdict = record[2]
                 outcome.exchanges += 1
                 outcome.by_endpoint[verdict.endpoint] += 1
                 found = ledger.resolve(verdict, name, index) + ledger.observe(verdict, name, index)
-                unchecked = unchecked and not verdict.body_is_object
                 what = record[1]
             elif kind == "s":
                 outcome.skipped += 1
@@ -348,10 +336,10 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
                 outcome.malformed += 1
                 outcome.first_malformed = outcome.first_malformed or record[1]
                 shown += 1
-                if shown > MAX_MALFORMED_SHOWN:
+                finding = malformed_finding(record[1], shown)
+                if finding is None:
                     continue
-                found = [rule("input.malformed").finding(
-                    record[1] + ("" if shown < MAX_MALFORMED_SHOWN else "; further malformed records not listed"))]
+                found = [finding]
                 what = None
             if found:
                 found = [f.at(name, index) for f in found]

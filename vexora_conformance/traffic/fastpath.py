@@ -1,7 +1,8 @@
-"""The fast accept path of ``validate``: a JSON-lines record proven clean on its parsed values, with no objects.
+"""The fast accept path of ``validate``: a record proven clean on its parsed values, with no objects.
 
-``accept_line`` answers for one raw line: ``SKIP`` when the explaining path
-(``capture.item_from_line`` then ``judge.judge_exchange``) would skip the record,
+``accept_line`` answers for one JSON-lines record, ``accept_har_entry`` for one
+HAR entry: ``SKIP`` when the explaining path (``capture.item_from_line`` or
+``capture._har_item``, then ``judge.judge_exchange``) would skip the record,
 a small tuple when that path would find nothing wrong with it, and ``None``
 whenever anything is unusual - the caller then runs the explaining path, which
 alone decides and explains. So this module may refuse a clean record, but must
@@ -17,18 +18,17 @@ keys are ruled out by counting quotes (below) before a body is accepted.
 
 from __future__ import annotations
 
-import hmac
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
 from ..contract.endpoints import CHECKOUT, ENDPOINTS, NOTIFY, Endpoint, endpoint_for_path, looks_like_notification
 from ..contract.schemas import acceptor
-from ..contract.signing import java_order_key, md5_hex
+from ..contract.signing import verify
 from ..jsontext import MAX_DEPTH
-from ..judge import JudgeOptions, ok_reply_problem, skew_exceeded
+from ..judge import JudgeOptions, is_json_content_type, ok_reply_problem, platform_trade_no, skew_exceeded
+from ..models import url_path
 from .capture import RecordError, _epoch, worth_judging
 
 SKIP = "skip"
@@ -44,10 +44,7 @@ _JSONDecodeError = orjson.JSONDecodeError
 @lru_cache(maxsize=4096)
 def _route(url: str) -> tuple[str, Endpoint | None]:
     """(path, endpoint by path) exactly as ``Request`` and ``endpoint_of`` compute them; captures repeat URLs."""
-    try:
-        path = urlsplit(url).path
-    except ValueError:
-        path = url
+    path = url_path(url)
     return path, endpoint_for_path(path)
 
 
@@ -104,9 +101,8 @@ def _object(text: Any) -> dict[str, Any] | None:
     return value if type(value) is dict else None
 
 
-def _flat_body(text: Any) -> tuple[dict[str, Any], bool] | None:
-    """A request body whose values are all strings or integers, written with each key once; and whether all
-    of them are strings."""
+def _flat_body(text: Any) -> dict[str, Any] | None:
+    """A request body whose values are all strings or integers, written with each key once."""
     body = _object(text)
     if body is None:
         return None
@@ -114,7 +110,7 @@ def _flat_body(text: Any) -> tuple[dict[str, Any], bool] | None:
     strs, ints = types.count(str), types.count(int)
     if strs + ints != len(types):
         return None  # null, booleans, floats, nested values: findings or doubts, the explaining path's job
-    return (body, ints == 0) if text.count('"') == 4 * strs + 2 * ints else None
+    return body if text.count('"') == 4 * strs + 2 * ints else None
 
 
 def _answer_body(text: Any) -> dict[str, Any] | None:
@@ -124,22 +120,6 @@ def _answer_body(text: Any) -> dict[str, Any] | None:
         return None
     n = _quotes(body)
     return body if n >= 0 and text.count('"') == n else None
-
-
-def _signs_correctly(body: dict[str, Any], all_strings: bool, secret: str) -> bool:
-    """``signing.verify`` for a body of strings and integers (String.valueOf of both is their plain text)."""
-    observed = body.get("sign")
-    if type(observed) is not str or not observed.isascii():
-        return False
-    if all_strings and "" not in body.values() and "".join(body).isascii():
-        # The common body, joined in C: code-point order is Java's for ASCII keys.
-        pairs = dict(body)
-        del pairs["sign"]
-        canonical = "".join(map("=".join, sorted(pairs.items())))
-    else:
-        keys = sorted(body) if "".join(body).isascii() else sorted(body, key=java_order_key)
-        canonical = "".join([f"{k}={v}" for k in keys if k != "sign" and (v := body[k]) != ""])
-    return hmac.compare_digest(observed, md5_hex(canonical + secret))
 
 
 def _with_request(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -157,9 +137,9 @@ def _with_request(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, Any] | N
     return outer, req if type(req) is dict else None
 
 
-def accept_line(line: bytes, options: JudgeOptions, secret: str | None) -> Clean | str | None:
+def accept_line(line: bytes, options: JudgeOptions) -> Clean | str | None:
     """``SKIP``, a ``Clean`` record ("c" or "b"), or None (let the explaining path judge it), for one
-    JSON-lines record. ``secret`` is revealed once by the caller, not per record."""
+    JSON-lines record."""
     record, req = _with_request(line)
     if record is None or req is None:
         return None
@@ -185,10 +165,10 @@ def accept_line(line: bytes, options: JudgeOptions, secret: str | None) -> Clean
         when = _epoch(record.get("time"))
     except RecordError:
         return None
-    return _accept(hint, req.get("method"), url, headers, text, status, reply, when, options, secret)
+    return _accept(hint, req.get("method"), url, headers, text, status, reply, when, options)
 
 
-def accept_har_entry(text: bytes, options: JudgeOptions, secret: str | None) -> Clean | str | None:
+def accept_har_entry(text: bytes, options: JudgeOptions) -> Clean | str | None:
     """The same for one HAR entry's JSON text (``capture._har_item`` and ``exchange_from_har_entry`` are its
     explaining path): bodies in base64 or in side files are left to that path."""
     entry, req = _with_request(text)
@@ -217,7 +197,7 @@ def accept_har_entry(text: bytes, options: JudgeOptions, secret: str | None) -> 
         return None
     if body is False:
         return None
-    return _accept(None, req.get("method"), url, headers, body, status, reply, when, options, secret)
+    return _accept(None, req.get("method"), url, headers, body, status, reply, when, options)
 
 
 def _har_headers(value: Any) -> dict[str, str] | None:
@@ -251,14 +231,13 @@ def _har_text(content: Any) -> str | bool | None:
 
 
 def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, text: Any, status: Any, reply: Any,
-            when: float | None, options: JudgeOptions, secret: str | None) -> Clean | None:
+            when: float | None, options: JudgeOptions) -> Clean | None:
     """The checks of ``judge.judge_exchange``, accept-only, on one exchange's parts (``status`` None: no answer)."""
     if type(method) is not str or type(url) is not str or headers is None:
         return None
-    flat = _flat_body(text)
-    if flat is None:
+    body = _flat_body(text)
+    if body is None:
         return None
-    body, all_strings = flat
     path, by_path = _route(url)
     endpoint = ENDPOINTS[hint] if hint is not None else by_path or (
         NOTIFY if looks_like_notification(body) else CHECKOUT)
@@ -266,8 +245,7 @@ def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, te
     # the request line and headers
     if method.upper() != "POST" or (endpoint.sent_by_merchant and not path.endswith(endpoint.path)):
         return None
-    ctype = headers.get("content-type")
-    if ctype is None or ctype.split(";", 1)[0].strip().lower() != "application/json":
+    if not is_json_content_type(headers.get("content-type")):
         return None
     merchant = headers.get("merchantno")
     if endpoint.merchant_header != "none" and (
@@ -281,7 +259,7 @@ def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, te
         return None
     if not endpoint.documented_fields.issuperset(body):
         return None
-    bad_sign = secret is not None and body.get("sign") is not None and not _signs_correctly(body, all_strings, secret)
+    bad_sign = options.secret is not None and body.get("sign") is not None and not verify(body, options.secret)
     if bad_sign and not (endpoint.diagnoses and endpoint.answer == "envelope"):
         return None  # a notification's bad sign changes what its reply means: the explaining path judges it
     if endpoint.checks_skew and skew_exceeded(body, when, options):
@@ -303,10 +281,7 @@ def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, te
             for check in endpoint.answer_checks:
                 if check(endpoint, body, answer):
                     return None
-            data = answer.get("data")
-            if answer.get("code") == "0000" and type(data) is dict:
-                found = data.get("platFormTradeNo")
-                platform = found if type(found) is str and found else None
+            platform = platform_trade_no(answer)
     trade_no = body.get("tradeNo")
     if not endpoint.remembers:
         trade_no = platform = None

@@ -48,8 +48,10 @@ class Ledger(Session):
 
     def remember(self, merchant: str | None, trade_no: str | None, platform: str | None, source: str,
                  index: int) -> list[Finding]:
-        """``observe_keys`` for a clean record whose body is an object, once the unchecked warning is given:
-        the same findings, on the path every clean record of a capture takes."""
+        """``observe_keys`` for a clean record (its body is an object): the same findings, on the path every
+        clean record of a capture takes."""
+        if self.options.secret is None and not self.warned_unchecked:
+            return self.observe_keys(True, merchant, trade_no, platform, source, index)
         if trade_no is None and platform is None:
             self.arrivals += 1
             return []
@@ -91,8 +93,6 @@ class Ledger(Session):
     @property
     def searches(self) -> int:
         return self._memory.searches if self._memory is not None else 0
-
-
 
 
 def _trade_key(merchant: str | None, trade_no: str) -> str:
