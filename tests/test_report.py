@@ -60,31 +60,41 @@ def test_json_has_the_findings_then_the_summary(capture: Path) -> None:
     assert doc["summary"]["errors"] == sum(f["severity"] == "error" for f in doc["findings"])
 
 
-class _Spy:
-    """A sink that records when each record arrives, to show that writing does not wait for the end."""
-
-    wants_labels = False
-
-    def __init__(self) -> None:
-        self.events: list[str] = []
-
-    def record(self, source: str, index: int, what: str | None, findings: list[Finding]) -> None:
-        self.events.append(f"record {index}")
-
-    def finish(self, outcome: Outcome) -> None:
-        self.events.append("finish")
-
-
-def test_findings_reach_the_report_as_each_record_is_judged(capture: Path) -> None:
+def test_findings_reach_the_report_while_the_capture_is_still_being_read(
+        capture: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report that waited for the end would see its first record only after every line was read."""
+    from vexora_conformance import validate as validate_module
     from vexora_conformance.contract.signing import Secret
     from vexora_conformance.judge import JudgeOptions
-    from vexora_conformance.validate import validate
 
-    spy = _Spy()
-    outcome = validate([str(capture)], JudgeOptions(secret=Secret(mc.SECRET)), sink=spy, collect=False)
+    lines_read = 0
+    real = validate_module.accept_line
+
+    def counting(line: bytes, options: JudgeOptions) -> Any:
+        nonlocal lines_read
+        lines_read += 1
+        return real(line, options)
+
+    class Spy:
+        wants_labels = False
+
+        def __init__(self) -> None:
+            self.read_when_called: list[int] = []
+
+        def record(self, source: str, index: int, what: str | None, findings: list[Finding]) -> None:
+            self.read_when_called.append(lines_read)
+
+        def finish(self, outcome: Outcome) -> None:
+            pass
+
+    monkeypatch.setattr(validate_module, "accept_line", counting)
+    spy = Spy()
+    outcome = validate_module.validate([str(capture)], JudgeOptions(secret=Secret(mc.SECRET)), sink=spy,
+                                       collect=False)
     assert outcome.findings == []  # not collected: the sink had them
-    indices = [int(e.split()[1]) for e in spy.events[:-1]]
-    assert indices == sorted(indices) and len(indices) > 10 and spy.events[-1] == "finish"
+    assert len(spy.read_when_called) > 10
+    assert spy.read_when_called[0] < lines_read / 4  # the first findings went out with most lines unread
+    assert spy.read_when_called == sorted(spy.read_when_called)
 
 
 def test_a_run_with_nothing_to_judge_writes_no_report(tmp_path: Path) -> None:
