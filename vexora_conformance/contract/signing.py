@@ -94,11 +94,20 @@ def signed_pairs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _plain_strings(params: Mapping[str, Any]) -> bool:
+    """ASCII keys and non-empty string values only (checked in C: joining fails on anything but strings)."""
+    values = params.values()
+    try:
+        "".join(values)
+    except TypeError:
+        return False
+    return "" not in values and "".join(params).isascii()
+
+
 def canonical_string(params: Mapping[str, Any]) -> str:
     """The string that is signed, before the secret is appended."""
     params = _require_object(params)
-    values = params.values()
-    if set(map(type, values)) == {str} and "" not in values and "".join(params).isascii():
+    if _plain_strings(params):
         # The common body - ASCII keys, non-empty string values - joined in C (validate signs one per record):
         # for it the rule is only "sort, skip sign, join key=value", and code-point order is Java's.
         pairs = dict(params)
