@@ -19,15 +19,15 @@ from pathlib import Path
 from bench_validate import SECRET, make
 
 from vexora_conformance.contract import signing
-from vexora_conformance.judge import JudgeOptions
+from vexora_conformance.doors.validate import validate
+from vexora_conformance.judge.exchange import JudgeOptions
 from vexora_conformance.report import JsonReport
-from vexora_conformance.validate import validate
 
 
 def main() -> None:
     import distributed
 
-    from vexora_conformance.dask_validate import validate_on_dask
+    from vexora_conformance.doors.dask_validate import validate_on_dask
 
     sizes = [int(a) for a in sys.argv[1:]] or [20000, 100000, 300000]
     options = JudgeOptions(secret=signing.Secret(SECRET))

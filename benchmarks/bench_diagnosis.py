@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.diagnosis import diagnose, recipe_for, sign_with
+from vexora_conformance.contract.signing.diagnosis import diagnose, recipe_for, sign_with
 
 SECRET = "bench-secret"
 PLAIN: dict[str, Any] = {"timestamp": "1764000000000", "tradeNo": "2025112416000123", "amount": "300",

@@ -33,10 +33,10 @@ from typing import Any
 import orjson
 
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.diagnosis import recipe_for, sign_with
-from vexora_conformance.judge import JudgeOptions
+from vexora_conformance.contract.signing.diagnosis import recipe_for, sign_with
+from vexora_conformance.doors.validate import validate
+from vexora_conformance.judge.exchange import JudgeOptions
 from vexora_conformance.report import JsonReport
-from vexora_conformance.validate import validate
 
 SECRET = "bench-secret"
 URL = "https://sandbox.vexora.example/mexico/v1/vexora/checkout"
@@ -110,7 +110,7 @@ def cli_run(path: Path, jobs: int, fmt: str = "json") -> tuple[float, int]:
 
 
 def _judge_alone(path: str, start: int, end: int) -> int:
-    from vexora_conformance.validate import _judge_range
+    from vexora_conformance.doors.validate import _judge_range
 
     return len(_judge_range(path, start, end, JudgeOptions(secret=signing.Secret(SECRET)), False))
 
@@ -120,7 +120,7 @@ def ceiling(path: Path) -> float:
     process and in two (a measure of the machine, which --jobs 2 cannot beat)."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from vexora_conformance.validate import CHUNK_BYTES
+    from vexora_conformance.doors.validate import CHUNK_BYTES
 
     size = path.stat().st_size
     starts = list(range(0, size, CHUNK_BYTES))

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -35,7 +35,7 @@ def sign(params: dict[str, Any], secret: str) -> str:
 
 def new_trade_no() -> str:
     """The page's suggested format: YYYYMMDDHHMMSS + random digits."""
-    return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**6):06d}"
+    return datetime.now(UTC).strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**6):06d}"
 
 
 class CheckoutClient:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import json
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.diagnosis import recipe_for, sign_with
+from vexora_conformance.contract.signing.diagnosis import recipe_for, sign_with
 
 HERE = Path(__file__).resolve().parent / "captures"
 SECRET = "sandbox-0f9e8d7c6b5a"
@@ -180,10 +181,10 @@ def har() -> dict[str, Any]:
         "request": {"method": "GET", "url": "https://merchant.example/cart", "headers": [], "httpVersion": "HTTP/1.1"},
         "response": {"status": 200, "headers": [], "content": {"size": 0, "mimeType": "text/html"}},
     }]
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     for n, (_, _, method, path, headers, b, resp) in enumerate(cases()):
-        when = datetime.fromtimestamp(T0 + n, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+        when = datetime.fromtimestamp(T0 + n, tz=UTC).isoformat().replace("+00:00", "Z")
         hdrs = [{"name": k.lower() if n % 2 else k, "value": v} for k, v in headers.items()]
         status, text, ctype = _answer(resp) if resp is not None else (0, "", "")
         content: dict[str, Any] = {"size": 0, "mimeType": ctype}

@@ -13,8 +13,8 @@ import pytest
 from tests.test_signing import TRAP_BODY
 from vexora_conformance.cli import run
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.diagnosis import MISTAKE_IDS, recipes_for, sign_with
-from vexora_conformance.contract.tables import load_spec
+from vexora_conformance.contract.schema.tables import load_spec
+from vexora_conformance.contract.signing.diagnosis import MISTAKE_IDS, recipes_for, sign_with
 
 CANARY = "canary-cli-secret-77e2"
 BODY = {k: v for k, v in load_spec().example_request.items() if k != "sign"}
@@ -112,13 +112,13 @@ def test_help_imports_nothing_heavy() -> None:
             "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
             "    cli.run(['--help'])\n"
             "print(sorted(m for m in ('jsonschema', 'httpx', 'respx', 'hypothesis', "
-            "'vexora_conformance.judge', 'vexora_conformance.contract.diagnosis') if m in sys.modules))")
+            "'vexora_conformance.judge.exchange', 'vexora_conformance.contract.signing.diagnosis') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
 def test_secret_repr_in_options_is_masked() -> None:
-    from vexora_conformance.judge import JudgeOptions
+    from vexora_conformance.judge.exchange import JudgeOptions
 
     options = JudgeOptions(secret=signing.Secret(CANARY))
     assert CANARY not in repr(options) and CANARY not in str(options)

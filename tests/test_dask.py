@@ -11,9 +11,9 @@ import pytest
 from examples import make_captures as mc
 from tests.test_ledger import SECRET, _line
 from vexora_conformance.contract import signing
-from vexora_conformance.judge import JudgeOptions
+from vexora_conformance.doors.validate import validate
+from vexora_conformance.judge.exchange import JudgeOptions
 from vexora_conformance.report import JsonReport
-from vexora_conformance.validate import validate
 
 distributed = pytest.importorskip("distributed", reason="the [dask] extra is not installed: Dask was not exercised")
 
@@ -26,7 +26,7 @@ def client():  # type: ignore[no-untyped-def]
 
 
 def _both(paths: list[str], options: JudgeOptions, client, blocksize: int) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    from vexora_conformance.dask_validate import validate_on_dask
+    from vexora_conformance.doors.dask_validate import validate_on_dask
 
     one, many = io.StringIO(), io.StringIO()
     validate(paths, options, sink=JsonReport(one), collect=False)

@@ -14,7 +14,7 @@ import base64
 import io
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,16 +23,16 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from vexora_conformance import validate as validate_module
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.schemas import _PLAIN_URI
-from vexora_conformance.judge import JudgeOptions, judge_exchange, sign_mismatch
-from vexora_conformance.models import Exchange
+from vexora_conformance.contract.schema.compile import _PLAIN_URI
+from vexora_conformance.core.exchange import Exchange
+from vexora_conformance.doors import validate as validate_module
+from vexora_conformance.doors.capture import Skipped, _har_item, item_from_line
+from vexora_conformance.doors.fastpath import SKIP, accept_har_entry, accept_line
+from vexora_conformance.doors.harsplit import Entry
+from vexora_conformance.doors.validate import validate
+from vexora_conformance.judge.exchange import JudgeOptions, judge_exchange, sign_mismatch
 from vexora_conformance.report import JsonReport
-from vexora_conformance.traffic.capture import Skipped, _har_item, item_from_line
-from vexora_conformance.traffic.fastpath import SKIP, accept_har_entry, accept_line
-from vexora_conformance.traffic.harsplit import Entry
-from vexora_conformance.validate import validate
 
 SECRET = "fast-path-secret"
 OPTIONS = JudgeOptions(secret=signing.Secret(SECRET), clock=None)
@@ -267,7 +267,7 @@ def har_entries(draw: st.DrawFn) -> dict[str, Any]:
         headers = [{"name": headers[0]["name"]}, *headers[1:]]
     started: Any = "2025-11-24T16:00:00.000Z"
     if isinstance(record.get("time"), float):
-        started = datetime.fromtimestamp(record["time"], timezone.utc).isoformat().replace("+00:00", "Z")
+        started = datetime.fromtimestamp(record["time"], UTC).isoformat().replace("+00:00", "Z")
     entry: dict[str, Any] = {"startedDateTime": {"bad time": "yesterday", "no time": None}.get(variant, started),
                              "request": {"method": req.get("method"), "url": req.get("url"), "headers": headers}}
     if variant != "no postData":

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.hostile import fuzz_examples
-from vexora_conformance.contract.signing import Secret
-from vexora_conformance.judge import JudgeOptions
-from vexora_conformance.validate import validate
+from vexora_conformance.contract.signing.reference import Secret
+from vexora_conformance.doors.validate import validate
+from vexora_conformance.judge.exchange import JudgeOptions
 
 URL = "https://h.example/mx/v1/vexora/checkout"
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),

@@ -20,14 +20,14 @@ import pytest
 
 from examples import make_captures as mc
 from tests.hostile import CANARY, PAYER, cli
-from vexora_conformance import validate as validate_module
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.signing import Secret
-from vexora_conformance.judge import JudgeOptions, judge_exchange
-from vexora_conformance.models import Exchange
-from vexora_conformance.traffic.capture import read_capture
-from vexora_conformance.traffic.harsplit import Entry, split_har
-from vexora_conformance.validate import validate
+from vexora_conformance.contract.signing.reference import Secret
+from vexora_conformance.core.exchange import Exchange
+from vexora_conformance.doors import validate as validate_module
+from vexora_conformance.doors.capture import read_capture
+from vexora_conformance.doors.harsplit import Entry, split_har
+from vexora_conformance.doors.validate import validate
+from vexora_conformance.judge.exchange import JudgeOptions, judge_exchange
 
 URL = "https://sandbox.vexora.example/mexico/v1/vexora/checkout"
 

@@ -15,9 +15,9 @@ from tests.helpers import signed_body
 from tests.hostile import CANARY, PAYER, cli
 from vexora_conformance import cli as cli_module
 from vexora_conformance.contract import signing
-from vexora_conformance.judge import JudgeOptions, judge_exchange
-from vexora_conformance.models import Exchange, Request, Response
-from vexora_conformance.provider import fake_provider
+from vexora_conformance.core.exchange import Exchange, Request, Response
+from vexora_conformance.doors.fake.provider import fake_provider
+from vexora_conformance.judge.exchange import JudgeOptions, judge_exchange
 
 URL = "https://h.example/v1/vexora/checkout"
 HEADERS = {"content-type": "application/json", "merchantno": "1000000001"}

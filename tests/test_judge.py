@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given
 
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.diagnosis import recipe_for, sign_with
 from vexora_conformance.contract.rules import RULES
-from vexora_conformance.judge import JudgeOptions, Session, judge, judge_exchange
-from vexora_conformance.models import Exchange, Finding, Request, Response, header_map
+from vexora_conformance.contract.signing.diagnosis import recipe_for, sign_with
+from vexora_conformance.core.exchange import Exchange, Request, Response, header_map
+from vexora_conformance.core.findings import Finding
+from vexora_conformance.judge.exchange import JudgeOptions, Session, judge, judge_exchange
 from vexora_conformance.strategies import Mutation, invalid_bodies
 
 SECRET = "judge-secret"

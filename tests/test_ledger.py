@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vexora_conformance import validate as validate_mod
 from vexora_conformance.cli import run
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.diagnosis import recipe_for, sign_with
-from vexora_conformance.judge import JudgeOptions
-from vexora_conformance.traffic.ledger import Ledger
-from vexora_conformance.traffic.seen import FirstSeen
-from vexora_conformance.validate import validate
+from vexora_conformance.contract.signing.diagnosis import recipe_for, sign_with
+from vexora_conformance.doors import validate as validate_mod
+from vexora_conformance.doors.validate import validate
+from vexora_conformance.judge.exchange import JudgeOptions
+from vexora_conformance.judge.ledger import Ledger
+from vexora_conformance.judge.seen import FirstSeen
 
 SECRET = "ledger-secret"
 URL = "https://sandbox.vexora.example/mexico/v1/vexora/checkout"
@@ -35,7 +35,7 @@ def test_first_seen_agrees_with_a_dict(keys: list[str]) -> None:
 
 def test_first_seen_confirms_a_hash_hit_against_the_exact_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every key hashed alike: only the stored bytes tell them apart."""
-    import vexora_conformance.traffic.seen as seen_mod
+    import vexora_conformance.judge.seen as seen_mod
 
     monkeypatch.setattr(seen_mod, "hash", lambda data: 42, raising=False)
     seen = FirstSeen()

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 
 from tests.helpers import signed_body
 from vexora_conformance.contract import signing
-from vexora_conformance.provider import fake_provider
+from vexora_conformance.doors.fake.provider import fake_provider
 from vexora_conformance.strategies import valid_bodies
 
 # An inner client with its own signer (Java semantics for ASCII keys: null signs as "null").
@@ -191,7 +191,7 @@ async def test_async(vexora_mock):
 def test_plugin_import_stays_light() -> None:
     code = ("import sys, vexora_conformance.plugin; "
             "print(sorted(m for m in ('respx', 'httpx', 'jsonschema', 'hypothesis', "
-            "'vexora_conformance.contract.signing', 'vexora_conformance.judge') if m in sys.modules))")
+            "'vexora_conformance.contract.signing.reference', 'vexora_conformance.judge.exchange') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -251,7 +251,7 @@ def test_every_success_response_validates_and_every_valid_body_is_accepted(body:
     body["sign"] = signing.sign(body, SECRET)
     with fake_provider() as fake:  # the context-manager form: fresh per example
         response = _post(body)
-    from vexora_conformance.contract.schemas import checker
+    from vexora_conformance.contract.schema.compile import checker
 
     assert checker("checkout-response-body")(response.json()) == []
     assert fake.findings == []
@@ -330,8 +330,8 @@ def test_client(vexora_mock):
 
 def test_the_public_names_are_importable_for_type_hints() -> None:
     import vexora_conformance as vc
-    from vexora_conformance.models import Finding
-    from vexora_conformance.provider import Call, FakeProvider
+    from vexora_conformance.core.findings import Finding
+    from vexora_conformance.doors.fake.provider import Call, FakeProvider
 
     assert (vc.FakeProvider, vc.Call, vc.Finding) == (FakeProvider, Call, Finding)
     assert issubclass(vc.VexoraContractWarning, UserWarning)

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from examples import make_captures as mc
 from vexora_conformance import report
 from vexora_conformance.cli import run
-from vexora_conformance.models import Finding
-from vexora_conformance.validate import Outcome
+from vexora_conformance.core.findings import Finding
+from vexora_conformance.doors.validate import Outcome
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),  # text includes lone surrogates and controls
@@ -63,9 +63,9 @@ def test_json_has_the_findings_then_the_summary(capture: Path) -> None:
 def test_findings_reach_the_report_while_the_capture_is_still_being_read(
         capture: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A report that waited for the end would see its first record only after every line was read."""
-    from vexora_conformance import validate as validate_module
-    from vexora_conformance.contract.signing import Secret
-    from vexora_conformance.judge import JudgeOptions
+    from vexora_conformance.contract.signing.reference import Secret
+    from vexora_conformance.doors import validate as validate_module
+    from vexora_conformance.judge.exchange import JudgeOptions
 
     lines_read = 0
     real = validate_module.accept_line

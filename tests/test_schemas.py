@@ -15,8 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vexora_conformance.cli import run
-from vexora_conformance.contract import schemagen, schemas
-from vexora_conformance.contract.tables import load_spec
+from vexora_conformance.contract.schema import compile as schemas
+from vexora_conformance.contract.schema import generate as schemagen
+from vexora_conformance.contract.schema.tables import load_spec
 from vexora_conformance.strategies import MUTATIONS, invalid_bodies, valid_bodies
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,7 +169,7 @@ def test_schemas_load_from_an_installed_wheel(tmp_path: Path) -> None:
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
-        "import json, vexora_conformance.contract.schemas as s, vexora_conformance.contract.schemagen as g;"
+        "import json, vexora_conformance.contract.schema.compile as s, vexora_conformance.contract.schema.generate as g;"
         "print(json.dumps([str(s.schema_dir()), all(g.render(s.load_schema(n)) == g.generated_files()[n + '.schema.json']"
         " for n in g.SCHEMAS), s.checker('checkout-request-body')({})[0].pointer]))"
     )

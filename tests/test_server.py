@@ -20,7 +20,7 @@ import pytest
 
 from tests.helpers import running_server, signed_body
 from vexora_conformance.contract import signing
-from vexora_conformance.server import VexoraServer
+from vexora_conformance.doors.server import VexoraServer
 
 SECRET = "server-test-secret"
 MERCHANT = "1000000001"

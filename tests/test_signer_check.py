@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from vexora_conformance import signer_check
 from vexora_conformance.cli import run
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.diagnosis import MISTAKE_IDS
-from vexora_conformance.signer_check import check_signer
+from vexora_conformance.contract.signing.diagnosis import MISTAKE_IDS
+from vexora_conformance.doors import signer_check
+from vexora_conformance.doors.signer_check import check_signer
 
 MISTAKEN = str(Path(__file__).with_name("signers") / "mistaken_signer.py")
 # Nulls, booleans and nested values are edge tier: a signer that mishandles them diverges, failing only with --strict.

@@ -13,7 +13,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.diagnosis import MISTAKE_IDS, MISTAKES, recipe_for, recipes_for, sign_with
+from vexora_conformance.contract.signing.diagnosis import MISTAKE_IDS, MISTAKES, recipe_for, recipes_for, sign_with
 from vexora_conformance.strategies import signable_params, valid_bodies
 
 SECRET = "unit-test-secret"
@@ -321,7 +321,7 @@ def test_javascript_renderings_match_node() -> None:
     import shutil
     import subprocess
 
-    from vexora_conformance.contract.renderings import js_json, js_string
+    from vexora_conformance.contract.signing.renderings import js_json, js_string
 
     if shutil.which("node") is None:
         pytest.skip("node is not installed on this machine: JavaScript renderings were not cross-checked")

@@ -11,10 +11,10 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from examples import make_captures as mc
-from vexora_conformance import validate as validate_mod
 from vexora_conformance.cli import run
 from vexora_conformance.contract.rules import RULES
-from vexora_conformance.traffic import capture
+from vexora_conformance.doors import capture
+from vexora_conformance.doors import validate as validate_mod
 
 CANARY = "canary-secret-7d41"
 

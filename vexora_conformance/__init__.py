@@ -2,8 +2,9 @@
 
 Kept light on purpose: the pytest plugin imports this package in every test
 run of an environment where it is installed, so the names below load on first
-use (PEP 562). Everything else lives in its own module (``contract.signing``,
-``judge``, ``capture``, ``strategies``, ``provider``...).
+use (PEP 562). The subpackages show the architecture: ``core`` (what every layer shares), ``contract``
+(what the provider documents), ``judge``, ``doors`` (every way an exchange reaches the judge), ``report``
+and ``cli``; ``strategies`` is public for users' Hypothesis tests.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .contract.signing import Secret, ambiguities, canonical_string, diagnose, sign, verify
-    from .models import Finding, VexoraContractWarning
-    from .provider import Call, FakeProvider
+    from .core.findings import Finding, VexoraContractWarning
+    from .doors.fake.provider import Call, FakeProvider
 
 __version__ = "0.1.0"
 
@@ -22,7 +23,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Secret": ".contract.signing", "ambiguities": ".contract.signing", "canonical_string": ".contract.signing",
     "diagnose": ".contract.signing", "sign": ".contract.signing", "verify": ".contract.signing",
-    "Finding": ".models", "VexoraContractWarning": ".models", "Call": ".provider", "FakeProvider": ".provider",
+    "Finding": ".core.findings", "VexoraContractWarning": ".core.findings", "Call": ".doors.fake.provider",
+    "FakeProvider": ".doors.fake.provider",
 }
 __all__ = ["Call", "FakeProvider", "Finding", "Secret", "VexoraContractWarning", "__version__", "ambiguities",
            "canonical_string", "diagnose", "sign", "verify"]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .provider import FakeProvider
+    from .doors.fake.provider import FakeProvider
 
 README = "README.md#the-pytest-plugin-a-fake-provider-in-your-own-tests"
 OPTIONS = [  # (name, help); each has an ini twin named vexora_<name with underscores>
@@ -80,8 +80,8 @@ def _marker_options(node: pytest.Item) -> dict[str, Any]:
 def vexora_mock(request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
     """A fake Vexora provider answering every httpx request of this test meant for the provider; see the README."""
     __tracebackhide__ = True
-    from .judge import Session
-    from .provider import DEFAULT_MERCHANT, DEFAULT_SECRET, fake_provider
+    from .doors.fake.provider import DEFAULT_MERCHANT, DEFAULT_SECRET, fake_provider
+    from .judge.exchange import Session
 
     try:
         opts = _marker_options(request.node)
@@ -103,7 +103,7 @@ def vexora_mock(request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
         yield fake
     _warn(fake, strict, request.node)
     if opts.get("check", True) and not request.node.stash.get(_REPORTED, False):
-        from .provider import failure_report
+        from .doors.fake.provider import failure_report
 
         text = failure_report(fake.calls, strict)
         if text:
@@ -117,7 +117,7 @@ def _warn(fake: FakeProvider, strict: bool, node: pytest.Item) -> None:
     """
     if strict:
         return
-    from .models import VexoraContractWarning
+    from .core.findings import VexoraContractWarning
 
     path, line, _ = node.location
     for f in fake.findings:
@@ -137,7 +137,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if fake is None:
         return
     if report.when == "call" and report.failed:
-        from .provider import failure_report
+        from .doors.fake.provider import failure_report
 
         text = failure_report(fake.calls, item.stash.get(_STRICT, False))
         if text:
@@ -151,7 +151,7 @@ class CoverageReport:
     """Gathers what each test exercised (from every xdist worker) and reports it at the end of the session."""
 
     def __init__(self, config: pytest.Config) -> None:
-        from .outcome_coverage import Tally
+        from .doors.fake.coverage import Tally
 
         self.config = config
         self.tally = Tally()

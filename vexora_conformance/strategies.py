@@ -19,7 +19,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from .contract import signing
-from .contract.diagnosis import MISTAKES, recipe_for, sign_with
+from .contract.signing.diagnosis import MISTAKES, recipe_for, sign_with
 
 __all__ = [
     "MUTATIONS",

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.tables import load_spec
+from vexora_conformance.contract.schema.tables import load_spec
 
 OUT = Path(__file__).resolve().parents[2] / "vexora_conformance" / "contract" / "data" / "sign-vectors.json"
 SECRET = "sandbox-secret-8f3a"

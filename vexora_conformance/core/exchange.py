@@ -1,4 +1,4 @@
-"""The data that flows through every door: an Exchange in, Findings out."""
+"""What every door hands the judge: an Exchange (a request, maybe its answer, when and where it was seen)."""
 
 from __future__ import annotations
 
@@ -74,39 +74,3 @@ class Exchange:
     @property
     def label(self) -> str:
         return f"{self.source}#{self.index} {self.request.method} {self.request.path}"
-
-
-class VexoraContractWarning(UserWarning):
-    """A warning finding of the pytest plugin (rule id, field, message): filter or escalate it with filterwarnings."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One way the client (or the response it got) breaks the contract."""
-
-    rule: str
-    severity: str  # "error" | "warning"
-    message: str
-    pointer: str | None = None  # JSON pointer into the request (or response) body
-    hint: str | None = None
-    source: str | None = None
-    index: int | None = None
-    details: dict[str, Any] = field(default_factory=dict)  # machine-readable extras (e.g. diagnosis ids)
-
-    def at(self, source: str | None, index: int | None) -> Finding:
-        """This finding stamped with where it was found (``dataclasses.replace`` costs several times more)."""
-        return Finding(self.rule, self.severity, self.message, self.pointer, self.hint, source, index, self.details)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "rule": self.rule, "severity": self.severity, "pointer": self.pointer, "message": self.message,
-            "hint": self.hint, "source": self.source, "index": self.index,
-        }
-        if self.details:
-            out["details"] = self.details
-        return out
-
-
-def json_pointer(*parts: str) -> str:
-    """An RFC 6901 pointer: '~' and '/' inside a key are escaped, so any key names one field."""
-    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)

@@ -22,10 +22,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from ..contract.endpoints import ENDPOINTS, endpoint_for_path, looks_like_notification
-from ..errors import InputError, os_reason
-from ..jsontext import JSONTextError, loads
-from ..models import NOT_PARSED, Exchange, Request, Response, header_map
+from ..contract.registry import ENDPOINTS, endpoint_for_path, looks_like_notification
+from ..core.errors import InputError, os_reason
+from ..core.exchange import NOT_PARSED, Exchange, Request, Response, header_map
+from ..core.jsontext import JSONTextError, loads
 from .harsplit import BOM, Broken, Entry, split_har
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024

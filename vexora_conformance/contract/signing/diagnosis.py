@@ -17,7 +17,7 @@ from functools import cache, cached_property
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from . import signing
+from . import reference as signing
 from .renderings import as_double, js_json, js_number, js_string
 
 MAX_SAFE_INTEGER = 2**53

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .contract import signing
-from .contract.endpoints import (
+from ..contract import signing
+from ..contract.registry import (
     CHECKOUT,
     ENDPOINTS,
     NOTIFY,
@@ -23,11 +23,12 @@ from .contract.endpoints import (
     endpoint_for_path,
     looks_like_notification,
 )
-from .contract.rules import rule
-from .contract.schemas import SchemaIssue, checker
-from .contract.tables import load_spec
-from .jsontext import JSONTextError, duplicate_keys, loads
-from .models import NOT_PARSED, Exchange, Finding, Request, Response, json_pointer
+from ..contract.rules import rule
+from ..contract.schema.compile import SchemaIssue, checker
+from ..contract.schema.tables import load_spec
+from ..core.exchange import NOT_PARSED, Exchange, Request, Response
+from ..core.findings import Finding, json_pointer
+from ..core.jsontext import JSONTextError, duplicate_keys, loads
 
 # Schema keywords -> kinds of finding (each endpoint gives a kind its own rule id).
 REQUEST_RULES = {"required": "request.required", "type": "request.type", "enum": "request.enum",
@@ -82,7 +83,7 @@ def complete_diagnosis(findings: list[Finding], at: int, hint: str, **details: A
     """``findings`` with the sign finding at ``at`` given its diagnosis."""
     done = list(findings)
     f = done[at]
-    done[at] = Finding(f.rule, f.severity, f.message, f.pointer, hint, f.source, f.index, details)
+    done[at] = f.with_hint(hint, **details)
     return done
 
 

@@ -28,17 +28,19 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import InputError
-from .judge import (
+from ..contract.schema.tables import ENDPOINTS as ENDPOINT_NAMES
+from ..core.errors import InputError
+from ..core.findings import Finding
+from ..core.outcome import Outcome, Sink
+from ..judge.exchange import (
     JudgeOptions,
     complete_diagnosis,
     duplicate_platform_trade_no,
     duplicate_trade_no,
     unchecked_warning,
 )
-from .models import Finding
-from .traffic.patterns import DEFAULT_LIMIT, DiagnosisMemory
-from .validate import CHUNK_BYTES, Outcome, Record, Sink, _judge_range, malformed_finding
+from ..judge.patterns import DEFAULT_LIMIT, DiagnosisMemory
+from .validate import CHUNK_BYTES, Record, _judge_range, malformed_finding
 
 Where = tuple[int, int]  # (source number, index): where a record is
 Part = tuple[int, int, list[Record]]  # (source number, index of its first record, its records)
@@ -207,7 +209,7 @@ def validate_on_dask(paths: list[str], options: JudgeOptions, client: Any = None
     summaries = [dask.delayed(_kept)(part, labels, [d[k] for d in dup_tasks], [d[k] for d in diag_tasks])
                  for k, part in enumerate(parts)]
 
-    outcome = Outcome(sources=names, collect=collect)
+    outcome = Outcome(sources=names, collect=collect, endpoint_order=ENDPOINT_NAMES)
     writer = _Writer(outcome, sink, names, options.secret is None)
     # Every partition's summary is computed at once on the cluster, and taken by the client in file order,
     # one at a time: the client holds one partition's findings, not the run's.

@@ -16,21 +16,24 @@ from __future__ import annotations
 
 import os
 import stat
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
-from .contract.rules import endpoint_of_rule, rule
-from .contract.tables import ENDPOINTS as ENDPOINT_NAMES
-from .errors import InputError, os_reason
-from .judge import JudgeOptions, PendingDiagnosis, Verdict, judge_exchange, sign_mismatch
-from .models import Exchange, Finding
-from .traffic import capture
-from .traffic.capture import (
+from ..contract.rules import rule
+from ..contract.schema.tables import ENDPOINTS as ENDPOINT_NAMES
+from ..core.errors import InputError, os_reason
+from ..core.exchange import Exchange
+from ..core.findings import Finding
+from ..core.outcome import Judged, Outcome, Sink
+from ..judge.exchange import JudgeOptions, PendingDiagnosis, Verdict, judge_exchange, sign_mismatch
+from ..judge.ledger import Ledger
+from ..judge.patterns import DEFAULT_LIMIT
+from . import capture
+from .capture import (
     Malformed,
     item_from_line,
     iter_lines,
@@ -39,69 +42,12 @@ from .traffic.capture import (
     skip_line,
     sniff_format,
 )
-from .traffic.fastpath import accept_har_entry, accept_line
-from .traffic.harsplit import BOM, Broken, Entry, split_har
-from .traffic.ledger import Ledger
-from .traffic.patterns import DEFAULT_LIMIT
+from .fastpath import accept_har_entry, accept_line
+from .harsplit import BOM, Broken, Entry, split_har
 
 CHUNK_BYTES = 4 * 1024 * 1024
 MAX_MALFORMED_SHOWN = 20  # per source: a binary file must not drown the report
 IN_FLIGHT_PER_WORKER = 2  # chunks submitted ahead of the one being merged: enough to keep workers busy
-
-
-class Sink(Protocol):
-    """Where a report is written as records are concluded (see ``report``)."""
-
-    wants_labels: bool  # JUnit: one test case per judged exchange, so every exchange is announced
-
-    def record(self, source: str, index: int, what: str | None, findings: list[Finding]) -> None:
-        """An exchange judged (``what`` is "METHOD path") or an unreadable record (``what`` is None)."""
-
-    def finish(self, outcome: Outcome) -> None: ...
-
-
-@dataclass
-class Outcome:
-    findings: list[Finding] = field(default_factory=list)  # kept only when collecting (the Python API)
-    judged: list[str] = field(default_factory=list)  # exchange labels, kept only when asked for
-    exchanges: int = 0
-    skipped: int = 0
-    malformed: int = 0
-    by_rule: Counter[str] = field(default_factory=Counter)
-    sources: list[str] = field(default_factory=list)
-    by_endpoint: Counter[str] = field(default_factory=Counter)  # exchanges judged per endpoint
-    errors: int = 0
-    warnings: int = 0
-    first_malformed: str | None = None  # the first unreadable record's reason (the "nothing to judge" error)
-    collect: bool = True
-    _per_endpoint: Counter[tuple[str, str]] = field(default_factory=Counter)
-
-    def add(self, finding: Finding) -> None:
-        if self.collect:
-            self.findings.append(finding)
-        self.count(finding)
-
-    def count(self, finding: Finding) -> None:
-        self.by_rule[finding.rule] += 1
-        if finding.severity == "error":
-            self.errors += 1
-        else:
-            self.warnings += 1
-        name = endpoint_of_rule(finding.rule)
-        if name is not None:
-            self._per_endpoint[(name, finding.severity)] += 1
-
-    def summary(self) -> dict[str, Any]:
-        return {"sources": self.sources, "exchanges": self.exchanges, "skipped": self.skipped,
-                "malformed": self.malformed, "errors": self.errors, "warnings": self.warnings,
-                "by_rule": dict(sorted(self.by_rule.items())), "by_endpoint": self.endpoint_counts()}
-
-    def endpoint_counts(self) -> dict[str, dict[str, int]]:
-        """Exchanges, errors and warnings per endpoint (checkout, query, notify), in that order."""
-        names = set(self.by_endpoint) | {name for name, _ in self._per_endpoint}
-        return {name: {"exchanges": self.by_endpoint[name], "errors": self._per_endpoint[(name, "error")],
-                       "warnings": self._per_endpoint[(name, "warning")]}
-                for name in ENDPOINT_NAMES if name in names}
 
 
 # One record of a source, in order; its index is its place in the stream (every record has one):
@@ -310,7 +256,7 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
 
     Each record's findings go to ``sink`` as it is concluded, and to ``Outcome.findings`` when ``collect``.
     """
-    outcome = Outcome(sources=list(paths), collect=collect)
+    outcome = Outcome(sources=list(paths), collect=collect, endpoint_order=ENDPOINT_NAMES)
     ledger = Ledger(options, diagnosis_limit=diagnosis_limit)
     labels = keep_labels or (sink is not None and sink.wants_labels)
     for name in paths:
@@ -346,7 +292,7 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
                 for f in found:
                     outcome.add(f)
             if kind != "m" and keep_labels:
-                outcome.judged.append(f"{name}#{index} {what}")
+                outcome.judged.append(Judged(name, index, what or ""))
             if sink is not None and (found or labels):
                 sink.record(name, index, what, found)
             if progress and kind != "m" and outcome.exchanges % 5000 == 0:

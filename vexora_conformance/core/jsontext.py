@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from .models import json_pointer
+from .findings import json_pointer
 
 MAX_DEPTH = 64
 _TOKENS = re.compile(r'[\[\]{}"]')

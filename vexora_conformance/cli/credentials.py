@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from .contract.signing import Secret
-from .errors import UsageError, os_reason
+from ..contract.signing.reference import Secret
+from ..core.errors import UsageError, os_reason
 
 DEFAULT_ENV = "VEXORA_SECRET"
 MAX_SECRET_FILE = 64 * 1024  # /dev/zero is a file too

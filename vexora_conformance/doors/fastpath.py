@@ -23,12 +23,12 @@ from typing import Any
 
 import orjson
 
-from ..contract.endpoints import CHECKOUT, ENDPOINTS, NOTIFY, Endpoint, endpoint_for_path, looks_like_notification
-from ..contract.schemas import acceptor
-from ..contract.signing import verify
-from ..jsontext import MAX_DEPTH
-from ..judge import JudgeOptions, is_json_content_type, ok_reply_problem, platform_trade_no, skew_exceeded
-from ..models import url_path
+from ..contract.registry import CHECKOUT, ENDPOINTS, NOTIFY, Endpoint, endpoint_for_path, looks_like_notification
+from ..contract.schema.compile import acceptor
+from ..contract.signing.reference import verify
+from ..core.exchange import url_path
+from ..core.jsontext import MAX_DEPTH
+from ..judge.exchange import JudgeOptions, is_json_content_type, ok_reply_problem, platform_trade_no, skew_exceeded
 from .capture import RecordError, _epoch, worth_judging
 
 SKIP = "skip"

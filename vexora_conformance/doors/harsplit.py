@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from ..jsontext import MAX_DEPTH
+from ..core.jsontext import MAX_DEPTH
 
 CHUNK = 1 << 20
 BOM = b"\xef\xbb\xbf"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from ..judge import Session, Verdict, complete_diagnosis
-from ..models import Finding
+from ..core.findings import Finding
+from .exchange import Session, Verdict, complete_diagnosis
 from .patterns import DEFAULT_LIMIT, DiagnosisMemory
 from .seen import FirstSeen
 

@@ -14,10 +14,10 @@ from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..models import Finding
+from ..core.findings import Finding
 from .rules import rule
-from .schemagen import SCHEMAS
-from .tables import Spec, load_spec
+from .schema.generate import SCHEMAS
+from .schema.tables import Spec, load_spec
 
 RESPONSE_ROOT = "/response"  # findings point into the request body, or under this root into the answer
 

@@ -18,7 +18,7 @@ import hmac
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 SIGN_KEY = "sign"
 MASK = "********"
@@ -186,27 +186,12 @@ def masked_preimage(params: Mapping[str, Any]) -> str:
     return canonical_string(params) + MASK
 
 
-if TYPE_CHECKING:
-    from .diagnosis import Diagnosis, diagnose
-
-
-def __getattr__(name: str) -> Any:
-    # signing.diagnose is public API, re-exported lazily: diagnosis imports this module, so either may come first.
-    if name in ("Diagnosis", "diagnose"):
-        from . import diagnosis
-
-        return getattr(diagnosis, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
     "AMBIGUITY_IDS",
     "Ambiguity",
-    "Diagnosis",
     "Secret",
     "ambiguities",
     "canonical_string",
-    "diagnose",
     "java_order_key",
     "masked_preimage",
     "md5_hex",

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from .contract import signing
-from .errors import ToolError, os_reason
+from ..contract import signing
+from ..core.errors import ToolError, os_reason
 
 HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
 # Test secrets (ours, printed in reports): one with white space around it, since some clients trim it.
@@ -235,7 +235,7 @@ def _search(ask: Ask, tier: str, examples: int, seed: int | None, merchant_no: s
     from hypothesis import strategies as st
     from hypothesis.errors import NoSuchExample
 
-    from .strategies import contract_params, edge_params
+    from ..strategies import contract_params, edge_params
 
     strategy = st.tuples(contract_params() if tier == "contract" else edge_params(), st.sampled_from(SECRETS))
     seen = [0]

@@ -19,16 +19,17 @@ from typing import Any, Literal, get_args
 
 import httpx
 
-from .contract.endpoints import CHECKOUT, QUERY, endpoint_for_path
-from .contract.rules import rule
-from .contract.signing import Secret
-from .jsontext import json_bytes
-from .judge import JudgeOptions, Session, judge_exchange
-from .models import Exchange, Finding, Request, header_map
-from .notify import TIMEOUT_S, Case, Delivery, deliver_to, judge_case
+from ...contract.registry import CHECKOUT, QUERY, endpoint_for_path
+from ...contract.rules import rule
+from ...contract.signing.reference import Secret
+from ...core.exchange import Exchange, Request, header_map
+from ...core.findings import Finding
+from ...core.jsontext import json_bytes
+from ...core.text import one_line
+from ...judge.exchange import JudgeOptions, Session, judge_exchange
+from ..notify import TIMEOUT_S, Case, Delivery, deliver_to, judge_case
+from .coverage import answered, sent
 from .orders import PAID, PROCESSING, OrderBook, notification, query_data
-from .outcome_coverage import answered, sent
-from .report import one_line
 
 PROVIDER_PATHS = r".*/vexora/.*"  # the provider's API lives under /v1/vexora/ (near misses of v1 are judged too)
 README_PLUGIN = "README.md#the-pytest-plugin-a-fake-provider-in-your-own-tests"
@@ -69,8 +70,8 @@ class Call:
                 f"findings={[f.rule for f in self.findings]})")
 
 
-OutcomeKind = Literal["envelope", "status", "http", "not-json", "connect-error", "read-timeout", "slow"]
-OUTCOME_KINDS: frozenset[str] = frozenset(get_args(OutcomeKind))
+ScenarioKind = Literal["envelope", "status", "http", "not-json", "connect-error", "read-timeout", "slow"]
+SCENARIO_KINDS: frozenset[str] = frozenset(get_args(ScenarioKind))
 MAX_DELAY_S = 600.0  # a scripted delay longer than ten minutes is a mistake, not a test
 MAX_TEXT = 200
 
@@ -84,14 +85,14 @@ class SilentTimeout(httpx.ReadTimeout):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Scenario:
     """What the fake does with the next call, instead of the documented success.
 
     Checked when it is made (``ValueError`` with a reason), so a bad value is refused when it is
     queued rather than crashing or corrupting a later reply.
     """
 
-    kind: OutcomeKind
+    kind: ScenarioKind
     code: str = "8000"
     msg: str = "request failed"
     status: str = "00029"
@@ -99,8 +100,8 @@ class Outcome:
     delay: float = 0.0  # "slow": seconds before answering; "read-timeout" over HTTP: seconds before hanging up
 
     def __post_init__(self) -> None:
-        if self.kind not in OUTCOME_KINDS:
-            raise ValueError(f"outcome must be one of {sorted(OUTCOME_KINDS)}")
+        if self.kind not in SCENARIO_KINDS:
+            raise ValueError(f"outcome must be one of {sorted(SCENARIO_KINDS)}")
         for name in ("code", "msg", "status"):
             _check_text(name, getattr(self, name))
         if type(self.http_status) is not int or not 400 <= self.http_status <= 599:
@@ -127,7 +128,7 @@ class FakeProvider:
     source: str = "vexora_mock"  # names the calls in findings (the pytest fixture uses the test's node id)
     calls: list[Call] = field(default_factory=list)
     orders: OrderBook = field(default_factory=OrderBook)
-    _queue: deque[Outcome] = field(default_factory=deque)
+    _queue: deque[Scenario] = field(default_factory=deque)
     _acknowledged: set[bytes] = field(default_factory=set, repr=False)  # notification bodies answered OK
     exercised: set[str] = field(default_factory=set)  # outcomes met and optional fields sent (outcome coverage)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -152,7 +153,7 @@ class FakeProvider:
 
     # --- queue outcomes for the next call(s) ---
 
-    def queue(self, outcome: Outcome, times: int = 1) -> None:
+    def queue(self, outcome: Scenario, times: int = 1) -> None:
         with self._lock:
             self._queue.extend([outcome] * times)
 
@@ -173,26 +174,26 @@ class FakeProvider:
 
     def fail_with_envelope(self, code: str = "8000", msg: str = "request failed", times: int = 1) -> None:
         """An error envelope: ``code`` not "0000", ``data`` null (codes seen: 8000 request failed, 5000 system)."""
-        self.queue(Outcome("envelope", code=code, msg=msg), times)
+        self.queue(Scenario("envelope", code=code, msg=msg), times)
 
     def fail_with_status(self, status: str = "00029", times: int = 1) -> None:
         """A "0000" envelope whose ``data.status`` is a business failure."""
-        self.queue(Outcome("status", status=status), times)
+        self.queue(Scenario("status", status=status), times)
 
     def fail_with_http(self, http_status: int = 503, times: int = 1) -> None:
-        self.queue(Outcome("http", http_status=http_status), times)
+        self.queue(Scenario("http", http_status=http_status), times)
 
     def answer_not_json(self, times: int = 1) -> None:
-        self.queue(Outcome("not-json"), times)
+        self.queue(Scenario("not-json"), times)
 
     def fail_to_connect(self, times: int = 1) -> None:
-        self.queue(Outcome("connect-error"), times)
+        self.queue(Scenario("connect-error"), times)
 
     def time_out(self, times: int = 1) -> None:
-        self.queue(Outcome("read-timeout"), times)
+        self.queue(Scenario("read-timeout"), times)
 
     def respond_slowly(self, seconds: float, times: int = 1) -> None:
-        self.queue(Outcome("slow", delay=seconds), times)
+        self.queue(Scenario("slow", delay=seconds), times)
 
     # --- the handler ---
 
@@ -244,7 +245,7 @@ class FakeProvider:
         return call.response
 
     def _answer(self, endpoint: str, request: httpx.Request, body: Any, findings: list[Finding],
-                outcome: Outcome | None) -> tuple[int, dict[str, Any] | str]:
+                outcome: Scenario | None) -> tuple[int, dict[str, Any] | str]:
         """(HTTP status, the JSON payload, or HTML text for the answers that are not JSON)."""
         errors = [f for f in findings if f.severity == "error"]
         if any(f.rule.endswith("request.method") for f in errors):  # a web server refuses it before the API does

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..contract import signing
-from ..contract.diagnosis import diagnose, diagnose_known
-from ..judge import diagnosis_hint
+from ..contract.signing.diagnosis import diagnose, diagnose_known
+from .exchange import diagnosis_hint
 
 DEFAULT_LIMIT = 20
 MAX_PATTERNS = 65536  # past this many distinct patterns, new ones are searched in full every time

@@ -22,13 +22,14 @@ from typing import IO, Any
 
 import httpx
 
-from .contract import signing
-from .contract.rules import rule
-from .contract.tables import load_spec
-from .judge import JudgeOptions, judge_exchange, ok_reply_problem
-from .models import Exchange, Finding, Request, Response
-from .report import one_line
-from .validate import Outcome
+from ..contract import signing
+from ..contract.rules import rule
+from ..contract.schema.tables import load_spec
+from ..core.exchange import Exchange, Request, Response
+from ..core.findings import Finding
+from ..core.outcome import Judged, Outcome
+from ..core.text import one_line
+from ..judge.exchange import JudgeOptions, judge_exchange, ok_reply_problem
 
 MAX_ANSWER = 64 * 1024  # what is read of an answer: enough to judge it, bounded whatever the handler sends
 SHOWN = 200  # characters of an answer kept in a finding
@@ -117,7 +118,7 @@ async def _deliver_asgi(app: Any, url: str, body: bytes, options: JudgeOptions, 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
         try:
             answer = await asyncio.wait_for(client.post(url, content=body, headers=_JSON), timeout)
-        except (asyncio.TimeoutError, httpx.TimeoutException):
+        except (TimeoutError, httpx.TimeoutException):
             return _timed_out(url, body, started, timeout)
     return answered(url, body, answer.status_code, answer.text[:MAX_ANSWER], started, options)
 
@@ -257,9 +258,9 @@ def battery(send: Send, url: str, secret: signing.Secret, trade_no: str | None, 
 
 def battery_outcome(result: BatteryResult) -> Outcome:
     """A check-notify run in the report model of ``validate`` (one exchange per case)."""
-    outcome = Outcome(sources=[result.url], exchanges=len(result.cases))
+    outcome = Outcome(sources=[result.url], exchanges=len(result.cases), endpoint_order=("notify",))
     for n, (case, _, found) in enumerate(result.cases):
-        outcome.judged.append(f"{result.url}#{n} {case.name}")
+        outcome.judged.append(Judged(result.url, n, case.name))
         for f in found:
             outcome.add(f)
     return outcome

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .contract import signing
+from ...contract import signing
 
 PAID, PARTIAL, PROCESSING = "0000", "0001", "0015"
 MESSAGES = {PAID: "Success", PARTIAL: "Partial payment", PROCESSING: "Create"}

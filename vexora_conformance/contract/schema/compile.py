@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .schemagen import CONFLICT_KEY, SCHEMAS
+from .generate import CONFLICT_KEY, SCHEMAS
 
 ANNOTATIONS = {"$schema", "$id", "title", "description"}
 
@@ -42,7 +42,7 @@ def schema_dir() -> Path:
     packaged = Path(str(resources.files("vexora_conformance"))) / "schemas"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "schemas"
+    return Path(__file__).resolve().parents[3] / "schemas"
 
 
 @cache

@@ -20,16 +20,17 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .errors import os_reason
-from .jsontext import json_bytes
-from .judge import JudgeOptions
+from ..contract.schema.tables import ENDPOINTS as ENDPOINT_NAMES
+from ..core.errors import os_reason
+from ..core.jsontext import json_bytes
+from ..core.outcome import Judged, Outcome
+from ..judge.exchange import JudgeOptions
+from .fake.provider import PROVIDER_PATHS, SCENARIO_KINDS, FakeProvider, Scenario, SilentTimeout
 from .notify import VARIANTS, Retrier, http_sender
-from .provider import OUTCOME_KINDS, PROVIDER_PATHS, FakeProvider, Outcome, SilentTimeout
-from .validate import Outcome as Report
 
 MAX_BODY = 1024 * 1024
 CONTROL = "/__vexora__/"
-OUTCOME_FIELDS: dict[str, type | tuple[type, ...]] = {"code": str, "msg": str, "status": str, "http_status": int,
+SCENARIO_FIELDS: dict[str, type | tuple[type, ...]] = {"code": str, "msg": str, "status": str, "http_status": int,
                                                       "delay": (int, float)}
 _PROVIDER = re.compile(PROVIDER_PATHS)
 _LENGTH = re.compile(r"[0-9]{1,12}\Z")
@@ -46,14 +47,14 @@ def _origin_form(target: str) -> str:
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
-def report_of(fake: FakeProvider) -> Report:
+def report_of(fake: FakeProvider) -> Outcome:
     """The calls so far, as the same report ``validate`` produces."""
-    report = Report(sources=[fake.source])
+    report = Outcome(sources=[fake.source], endpoint_order=ENDPOINT_NAMES)
     for index, call in enumerate(fake.snapshot()):
         report.exchanges += 1
         if call.endpoint is not None:
             report.by_endpoint[call.endpoint] += 1
-        report.judged.append(f"{fake.source}#{index} {call.request.method} {call.request.url.path}")
+        report.judged.append(Judged(fake.source, index, f"{call.request.method} {call.request.url.path}"))
         for f in call.findings:
             report.add(f)
     return report
@@ -76,10 +77,10 @@ def parse_payment(payload: Any) -> tuple[str, str, str | None, tuple[str, ...]]:
     return payload["tradeNo"], status, amount, tuple(variants)
 
 
-def parse_scenario(payload: Any) -> tuple[Outcome, int]:
-    """``{"outcome": kind, "times": N, ...fields}`` -> (Outcome, times); ValueError with a reason."""
-    if not isinstance(payload, dict) or payload.get("outcome") not in OUTCOME_KINDS:
-        raise ValueError(f"expected {{\"outcome\": one of {sorted(OUTCOME_KINDS)}, ...}}")
+def parse_scenario(payload: Any) -> tuple[Scenario, int]:
+    """``{"outcome": kind, "times": N, ...fields}`` -> (Scenario, times); ValueError with a reason."""
+    if not isinstance(payload, dict) or payload.get("outcome") not in SCENARIO_KINDS:
+        raise ValueError(f"expected {{\"outcome\": one of {sorted(SCENARIO_KINDS)}, ...}}")
     times = payload.get("times", 1)
     if not isinstance(times, int) or isinstance(times, bool) or not 1 <= times <= 10_000:
         raise ValueError("times must be an integer from 1 to 10000")
@@ -87,12 +88,12 @@ def parse_scenario(payload: Any) -> tuple[Outcome, int]:
     for key, value in payload.items():
         if key in ("outcome", "times"):
             continue
-        if key not in OUTCOME_FIELDS or not isinstance(value, OUTCOME_FIELDS[key]) or isinstance(value, bool):
+        if key not in SCENARIO_FIELDS or not isinstance(value, SCENARIO_FIELDS[key]) or isinstance(value, bool):
             raise ValueError(f"unknown or mistyped field {key!r}")
         fields[key] = value
     if payload["outcome"] == "read-timeout":
         fields.setdefault("delay", 30.0)
-    return Outcome(payload["outcome"], **fields), times
+    return Scenario(payload["outcome"], **fields), times
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -270,7 +271,7 @@ def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str
 
     Returns 1 if any error finding was recorded, 2 when the report could not be written.
     """
-    from . import report as reports
+    from .. import report as reports
 
     server = VexoraServer((host, port), fake, verbose, notify_retry_scale)
     print(server.base_url, file=out, flush=True)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import InputError, ToolError, os_reason
+from ..core.errors import InputError, ToolError, os_reason
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 MAX_INPUT = 16 * 1024 * 1024  # a request body read by sign/doctor: the same cap as one capture line
@@ -148,7 +148,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def read_json_object(name: str, stdin: IO[str] | None = None) -> dict[str, Any]:
     """A JSON object from a file or ``-``; ``InputError`` with a one-line reason otherwise."""
-    from .jsontext import JSONTextError, loads
+    from ..core.jsontext import JSONTextError, loads
 
     try:
         if name == "-":
@@ -171,7 +171,7 @@ def read_json_object(name: str, stdin: IO[str] | None = None) -> dict[str, Any]:
 
 
 def _cmd_schemas(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from .contract import schemagen
+    from ..contract.schema import generate as schemagen
 
     directory = Path(args.dir)
     if args.check:
@@ -189,7 +189,7 @@ def _cmd_schemas(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _cmd_sign(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from .contract import signing
+    from ..contract import signing
     from .credentials import resolve_secret
 
     secret = resolve_secret(args.secret_env, args.secret_file)
@@ -214,7 +214,7 @@ def _cmd_sign(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _cmd_doctor(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from .contract.signing import diagnose
+    from ..contract.signing import diagnose
     from .credentials import resolve_secret
 
     secret = resolve_secret(args.secret_env, args.secret_file)
@@ -249,10 +249,10 @@ class _HoldUntilJudged:
 
     def __init__(self, sink: Any) -> None:
         self.sink, self.judged = sink, False
-        self.held: list[tuple[str, int, str | None, list[Any]]] = []
+        self.held: list[tuple[str | None, int | None, str | None, list[Any]]] = []
         self.wants_labels = sink.wants_labels
 
-    def record(self, source: str, index: int, what: str | None, findings: list[Any]) -> None:
+    def record(self, source: str | None, index: int | None, what: str | None, findings: list[Any]) -> None:
         if not self.judged and what is None:
             self.held.append((source, index, what, findings))
             return
@@ -271,10 +271,10 @@ class _HoldUntilJudged:
 
 
 def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from . import report
+    from .. import report
+    from ..doors.validate import validate
+    from ..judge.exchange import JudgeOptions
     from .credentials import resolve_secret
-    from .judge import JudgeOptions
-    from .validate import validate
 
     if args.jobs < 0:
         raise UsageErrorWithUsage("--jobs must be 0 (one per core) or more", "")
@@ -320,10 +320,10 @@ def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from .contract.signing import Secret
+    from ..contract.signing.reference import Secret
+    from ..doors.fake.provider import DEFAULT_MERCHANT, DEFAULT_SECRET, FakeProvider
+    from ..doors.server import serve
     from .credentials import resolve_secret
-    from .provider import DEFAULT_MERCHANT, DEFAULT_SECRET, FakeProvider
-    from .server import serve
 
     secret = resolve_secret(args.secret_env, args.secret_file, required=False) or Secret(DEFAULT_SECRET)
     report_file = None
@@ -341,7 +341,7 @@ def _cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _cmd_check_signer(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from .signer_check import check, external_signer
+    from ..doors.signer_check import check, external_signer
 
     argv = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not argv:
@@ -361,9 +361,9 @@ def _cmd_check_signer(args: argparse.Namespace, out: IO[str], err: IO[str]) -> i
 def _cmd_check_notify(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     import httpx
 
-    from . import report
+    from .. import report
+    from ..doors.notify import battery, battery_outcome, http_sender, write_battery_text
     from .credentials import resolve_secret
-    from .notify import battery, battery_outcome, http_sender, write_battery_text
 
     secret = resolve_secret(args.secret_env, args.secret_file)
     if secret is None:
@@ -412,7 +412,7 @@ def run(argv: Sequence[str] | None, stdout: IO[str] | None = None, stderr: IO[st
         args = parse_args(argv)
         args.stdin = stdin
         if args.version:
-            from . import __version__
+            from .. import __version__
 
             print(f"vexora-conformance {__version__}", file=out)
             return EXIT_CLEAN

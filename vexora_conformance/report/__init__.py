@@ -12,7 +12,6 @@ the payer's values, and no reporter ever sees the secret.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
 from collections import Counter, defaultdict
@@ -21,23 +20,12 @@ from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 
-from .models import Finding
-from .validate import Outcome
+from ..core.findings import Finding
+from ..core.outcome import Outcome
+from ..core.text import one_line, xml_text
 
-# XML 1.0 cannot carry these; written raw, the file would not parse.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _COLOURS = {"error": "\033[31m", "warning": "\033[33m", "dim": "\033[2m", "bold": "\033[1m", "reset": "\033[0m"}
 SPOOL_BYTES = 4 * 1024 * 1024  # JUnit test cases kept in memory before they spill to a temporary file
-
-
-def xml_text(text: str) -> str:
-    return _XML_ILLEGAL.sub("", text)
-
-
-def one_line(text: str) -> str:
-    """Control characters as visible escapes: a key holding ESC or a newline cannot forge a report line."""
-    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def dumps(value: Any, indent: bool = False) -> str:
@@ -226,11 +214,8 @@ def replay(outcome: Outcome, sink: Any) -> None:
     for f in outcome.findings:
         groups[(f.source, f.index)].append(f)
     if sink.wants_labels:
-        for label in outcome.judged:
-            head, _, what = label.partition(" ")
-            name, _, idx = head.rpartition("#")
-            at = int(idx) if idx.isdigit() else None
-            sink.record(name, at, what, groups.pop((name, at), []))
+        for judged in outcome.judged:
+            sink.record(judged.source, judged.index, judged.what, groups.pop((judged.source, judged.index), []))
     for (source, index), found in groups.items():
         # Findings of no judged exchange: unreadable records (JUnit names them so) or run-level ones.
         sink.record(source, index, None if sink.wants_labels or index is None else "", found)

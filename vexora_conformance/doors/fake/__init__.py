@@ -1,0 +1,1 @@
+"""The fake provider: ``provider`` (its ``handle``), ``orders`` (its books), ``coverage`` (what a suite met)."""
