@@ -25,7 +25,7 @@ import httpx
 import respx
 
 from vexora_conformance.contract import signing
-from vexora_conformance.doors.fake.provider import fake_provider
+from vexora_conformance.doors.fake.mock import fake_provider
 
 URL = "https://sandbox.example/mexico/v1/vexora/checkout"
 SECRET = "vexora-test-secret"

@@ -69,7 +69,7 @@ def cases() -> list[tuple[str, str | None, str, str, dict[str, str], Any, Any]]:
     add("form-encoded body", "request.json", "amount=300&tradeNo=x", resp=None)
     add("missing notifyUrl", "request.required", signed(body(7, notifyUrl=...)))
     add("amount as a number", "request.type", signed(body(8, amount=300)))
-    add("decimal amount", "request.format", signed(body(9, amount="300.50")))
+    add("decimal amount", "request.amount", signed(body(9, amount="300.50")))
     add("unknown wayCode", "request.enum", signed(body(10, wayCode="oxxo")))
     add("undocumented field", "request.unknown-field", signed(body(11, currency="MXN")))
     add("no sign", "sign.missing", body(12))
@@ -102,7 +102,7 @@ def cases() -> list[tuple[str, str | None, str, str, dict[str, str], Any, Any]]:
     add("query signed over unsorted keys", "query.sign.mismatch", query(1, mistake="insertion-order"), path=q,
         resp=query_response(1))
     add("query without timestamp", "query.request.required", query(2, timestamp=...), path=q, resp=query_response(2))
-    add("query without merchantNo", "query.request.merchant-no", query(3), path=q,
+    add("query without merchantNo", "query.request.advice", query(3), path=q,
         headers={"Content-Type": "application/json"}, resp=query_response(3))
     add("query answered about another order", "query.response.echo", query(4), path=q,
         resp=query_response(4, tradeNo="someone-else"))
@@ -115,13 +115,75 @@ def cases() -> list[tuple[str, str | None, str, str, dict[str, str], Any, Any]]:
         resp=(200, "success"))
     add("notification answered 'OK\\n'", "notify.reply-padded", notification(7), path=n, headers=plain,
         resp=(200, "OK\n"))
-    add("forged notification refused", "notify.sign.mismatch", notification(8, secret="not-the-app-secret"),
+    add("forged notification refused", None, notification(8, secret="not-the-app-secret"),
         path=n, headers=plain, resp=(400, "FAIL"))
     add("forged notification acknowledged", "notify.accepts-bad-sign", notification(9, secret="not-the-app-secret"),
         path=n, headers=plain, resp=(200, "OK"))
-    add("notification without status", "notify.request.required", notification(10, status=...), path=n,
+    add("notification without status, refused", None, notification(10, status=...), path=n,
         headers=plain, resp=(400, "FAIL"))
+    add("notification without status, acknowledged", "notify.malformed-accepted", notification(11, status=...),
+        path=n, headers=plain, resp=(200, "OK"))
+
+    # A Bangladesh client (BKASH): its market's Checkout, the pay-in submit, pay-outs, their query, the balance.
+    bd = "/bangladesh/v1/vexora/"
+
+    def at() -> int:  # the capture time of the next exchange, in milliseconds
+        return int((T0 + len(c)) * 1000)
+
+    add("bangladesh checkout", None, signed(bd_checkout(0, at())), path=bd + "checkout",
+        resp=bd_answer({"tradeNo": bd_checkout(0, 0)["tradeNo"], "platFormTradeNo": "bd0", "status": "0015",
+                        "desc": "Paying", "remark": "deposit 0", "paymentLink": "https://cashier.vexora.example/bd/0"},
+                       at()))
+    add("bangladesh checkout with Mexico's email field", "request.unknown-field",
+        signed(bd_checkout(1, at(), email="a@example.com")), path=bd + "checkout",
+        resp=bd_answer({"tradeNo": bd_checkout(1, 0)["tradeNo"], "platFormTradeNo": "bd1", "status": "0015",
+                        "desc": "Paying", "remark": "deposit 1", "paymentLink": "https://cashier.vexora.example/bd/1"},
+                       at()))
+    add("pay-in submit", None, signed({"timestamp": at(), "platFormTradeNo": "bd0", "trxId": "TRX00000001"}),
+        path=bd + "payinSubmit", resp=bd_answer(True, at()))
+    add("pay-in submit at Myanmar's spelling", "payin-submit.request.advice",
+        signed({"timestamp": at(), "platFormTradeNo": "bd1", "trxId": "TRX00000002"}), path=bd + "payInSubmit",
+        resp=bd_answer(True, at()))
+    payouts = [
+        ("pay-out", None, {}, ()),
+        ("pay-out with a repeated tradeNo", "payout.trade-no.duplicate", {"tradeNo": "PO20251124160000"}, ()),
+        ("pay-out with decimals the page does not recommend", "payout.request.advice", {"amount": "300.50"}, ()),
+        ("pay-out signed with the secret in front", "payout.sign.mismatch", {}, ("secret-prefixed",)),
+        ("pay-out without walletId", "payout.request.required", {"walletId": ...}, ()),
+    ]
+    for n, (label, rule, changes, mistakes) in enumerate(payouts):
+        b = bd_payout(n, at(), **changes)
+        add(label, rule, signed(b, *mistakes), path=bd + "disbursements",
+            resp=bd_answer({"tradeNo": b["tradeNo"], "platFormTradeNo": f"po{n}", "status": "0015",
+                            "message": "In processing"}, at()))
+    add("pay-out query, timestamp as a number", None, signed({"tradeNo": "PO20251124160000", "timestamp": at()}),
+        path=bd + "queryPayOutResult",
+        resp=bd_answer({"tradeNo": "PO20251124160000", "platFormTradeNo": "po0", "amount": "300", "status": "0000",
+                        "message": "Success", "successTime": "2025-11-24 16:10:00"}, at()))
+    balance = {"availableAmount": 99700.0, "freezeAmount": 300.0, "unsettledAmount": 500.0}
+    add("balance query", None, signed({"timestamp": at()}), path=bd + "queryBalance", resp=bd_answer(balance, at()))
+    add("balance query without merchantNo", "balance.request.merchant-no", signed({"timestamp": at()}),
+        path=bd + "queryBalance", headers={"Content-Type": "application/json"}, resp=bd_answer(balance, at()))
     return c
+
+
+def bd_checkout(n: int, ms: int, **changes: Any) -> dict[str, Any]:
+    # As the Bangladesh integration sends it: timestamp a JSON number (Date.now()), wayCode BKASH.
+    b = {"timestamp": ms, "tradeNo": f"BD2025112416{n:04d}", "amount": "500", "wayCode": "BKASH",
+         "notifyUrl": "https://merchant.example/notify", "returnUrl": "https://merchant.example/done",
+         "remark": f"deposit {n}", **changes}
+    return {k: v for k, v in b.items() if v is not ...}
+
+
+def bd_payout(n: int, ms: int, **changes: Any) -> dict[str, Any]:
+    b = {"timestamp": ms, "tradeNo": f"PO2025112416{n:04d}", "amount": "300", "walletId": "01712345678",
+         "wayCode": "NAGAD", "notifyUrl": "https://merchant.example/notify-payout", "remark": f"withdrawal {n}",
+         **changes}
+    return {k: v for k, v in b.items() if v is not ...}
+
+
+def bd_answer(data: Any, ms: int) -> dict[str, Any]:
+    return {"msg": "success", "code": "0000", "timestamp": ms + 100, "success": True, "data": data}
 
 
 def query(n: int, mistake: str | None = None, **changes: Any) -> dict[str, Any]:
@@ -150,7 +212,9 @@ def _text(value: Any) -> str:
 
 
 def _url(path: str) -> str:
-    return path if path.startswith("https://") else BASE + path
+    if path.startswith("https://"):
+        return path
+    return (BASE.rsplit("/", 1)[0] if path.startswith("/bangladesh/") else BASE) + path
 
 
 def _answer(resp: Any) -> tuple[int, str, str]:

@@ -13,11 +13,11 @@ import pytest
 from tests.test_signing import TRAP_BODY
 from vexora_conformance.cli import run
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.schema.tables import load_spec
+from vexora_conformance.contract.registry import contract
 from vexora_conformance.contract.signing.diagnosis import MISTAKE_IDS, recipes_for, sign_with
 
 CANARY = "canary-cli-secret-77e2"
-BODY = {k: v for k, v in load_spec().example_request.items() if k != "sign"}
+BODY = {k: v for k, v in contract("checkout").example_request.items() if k != "sign"}
 
 
 def cli(args: list[str], stdin_text: str | None = None, env: dict[str, str] | None = None) -> tuple[int, str, str]:

@@ -26,9 +26,10 @@ from hypothesis import strategies as st
 from vexora_conformance.contract import signing
 from vexora_conformance.contract.schema.compile import _PLAIN_URI
 from vexora_conformance.core.exchange import Exchange
+from vexora_conformance.core.records import SKIPPED, Clean
 from vexora_conformance.doors import validate as validate_module
 from vexora_conformance.doors.capture import Skipped, _har_item, item_from_line
-from vexora_conformance.doors.fastpath import SKIP, accept_har_entry, accept_line
+from vexora_conformance.doors.fastpath import BadSign, accept_har_entry, accept_line
 from vexora_conformance.doors.harsplit import Entry
 from vexora_conformance.doors.validate import validate
 from vexora_conformance.judge.exchange import JudgeOptions, judge_exchange, sign_mismatch
@@ -171,21 +172,21 @@ def test_what_the_fast_path_accepts_the_explaining_path_finds_clean(line: bytes)
     slow = _explained(line)
     if fast is None:
         return
-    if fast == SKIP:
+    if fast == SKIPPED:
         assert isinstance(slow, Skipped)
         return
-    kind, endpoint, merchant, trade_no, platform, *_ = fast
+    clean = fast.clean if isinstance(fast, BadSign) else fast
     assert not isinstance(slow, (Skipped,)) and hasattr(slow, "findings"), slow
-    assert (slow.endpoint, slow.merchant_no, slow.trade_no, slow.platform_trade_no) == \
-        (endpoint, merchant, trade_no, platform)
-    if kind == "c":
+    assert (slow.endpoint, slow.market, slow.variant, slow.merchant_no, slow.trade_no, slow.platform_trade_no) == \
+        (clean.endpoint, clean.market, clean.variant, clean.merchant_no, clean.trade_no, clean.platform_trade_no)
+    if isinstance(fast, Clean):
         assert slow.findings == []
     else:  # clean but for the sign: exactly the explaining path's one finding, its mistake left to the session
-        assert [f.rule for f in slow.findings] == [("query." if endpoint == "query" else "") + "sign.mismatch"]
-        assert slow.findings[0] == replace(sign_mismatch(endpoint), hint=slow.findings[0].hint,
+        assert [f.rule for f in slow.findings] == [sign_mismatch(clean.endpoint).rule]
+        assert slow.findings[0] == replace(sign_mismatch(clean.endpoint), hint=slow.findings[0].hint,
                                            details=slow.findings[0].details)
         assert slow.pending is not None and (slow.pending.at, slow.pending.body, slow.pending.observed) == \
-            (0, fast[7], fast[8])
+            (0, fast.body, fast.observed)
 
 
 def test_the_fast_path_takes_the_common_records() -> None:
@@ -196,10 +197,10 @@ def test_the_fast_path_takes_the_common_records() -> None:
                           "body": json.dumps(body)},
               "response": {"status": 200, "headers": {}, "body": json.dumps(answer)}, "time": 1764000000.007}
     fast = accept_line(json.dumps(record).encode(), OPTIONS)
-    assert fast is not None and fast != SKIP
-    assert fast[:5] == ("c", "checkout", "1000000001", "T00000007", "p000000000000007")
+    assert isinstance(fast, Clean)
+    assert fast[:6] == ("checkout", "mexico", "mexico", "1000000001", "T00000007", "p000000000000007")
     other = {"request": {"method": "GET", "url": "https://cdn.example/a.js", "headers": {}, "body": None}}
-    assert accept_line(json.dumps(other).encode(), OPTIONS) == SKIP
+    assert accept_line(json.dumps(other).encode(), OPTIONS) == SKIPPED
 
 
 @given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60).map(
@@ -297,14 +298,14 @@ def test_what_the_fast_path_accepts_in_a_har_the_explaining_path_finds_clean(ent
     if fast is None:
         return
     slow = _explained_har(text)
-    if fast == SKIP:
+    if fast == SKIPPED:
         assert isinstance(slow, Skipped)
         return
-    kind, endpoint, merchant, trade_no, platform, *_ = fast
+    clean = fast.clean if isinstance(fast, BadSign) else fast
     assert hasattr(slow, "findings"), slow
-    assert (slow.endpoint, slow.merchant_no, slow.trade_no, slow.platform_trade_no) == \
-        (endpoint, merchant, trade_no, platform)
-    assert [f.rule for f in slow.findings] == ([] if kind == "c" else [sign_mismatch(endpoint).rule])
+    assert (slow.endpoint, slow.market, slow.merchant_no, slow.trade_no, slow.platform_trade_no) == \
+        (clean.endpoint, clean.market, clean.merchant_no, clean.trade_no, clean.platform_trade_no)
+    assert [f.rule for f in slow.findings] == ([] if isinstance(fast, Clean) else [sign_mismatch(clean.endpoint).rule])
 
 
 def _har_report(path: Path, fast: bool, monkeypatch: pytest.MonkeyPatch, options: JudgeOptions = OPTIONS) -> str:

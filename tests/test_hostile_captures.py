@@ -247,10 +247,12 @@ def test_the_same_capture_given_twice_reports_every_tradeno_again(captures: Path
     once = summary(cli(["validate", jsonl, "--format", "json"]))
     twice = summary(cli(["validate", jsonl, jsonl, "--format", "json"]))
     options = JudgeOptions(secret=Secret(mc.SECRET))
-    remembered = sum(1 for item in read_capture(jsonl) if isinstance(item, Exchange)
-                     and judge_exchange(item, options).trade_no is not None)
-    # The second pass repeats every remembered tradeNo of the first.
-    assert twice["by_rule"]["trade-no.duplicate"] == once["by_rule"]["trade-no.duplicate"] + remembered
+    verdicts = [judge_exchange(item, options) for item in read_capture(jsonl) if isinstance(item, Exchange)]
+    for endpoint in ("checkout", "payout"):
+        remembered = sum(1 for v in verdicts if v.trade_no is not None and v.endpoint == endpoint)
+        rule = {"checkout": "trade-no.duplicate", "payout": "payout.trade-no.duplicate"}[endpoint]
+        # The second pass repeats every remembered tradeNo of the first.
+        assert twice["by_rule"][rule] == once["by_rule"][rule] + remembered, endpoint
 
 
 @pytest.mark.parametrize("name", ["checkout.har", "checkout.jsonl"])

@@ -16,7 +16,7 @@ from tests.hostile import CANARY, PAYER, cli
 from vexora_conformance import cli as cli_module
 from vexora_conformance.contract import signing
 from vexora_conformance.core.exchange import Exchange, Request, Response
-from vexora_conformance.doors.fake.provider import fake_provider
+from vexora_conformance.doors.fake.mock import fake_provider
 from vexora_conformance.judge.exchange import JudgeOptions, judge_exchange
 
 URL = "https://h.example/v1/vexora/checkout"
@@ -142,7 +142,9 @@ def test_an_unexpected_error_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPa
     def broken(*args: Any) -> Any:
         raise RuntimeError(f"boom with {CANARY}")
 
-    monkeypatch.setitem(cli_module._COMMANDS, "sign", broken)
+    from vexora_conformance.cli import sign as sign_command
+
+    monkeypatch.setattr(sign_command, "run_sign", broken)
     import io
 
     err = io.StringIO()

@@ -55,16 +55,16 @@ def test_retained_state_is_under_150_bytes_per_clean_record() -> None:
     ledger.begin("f")
     n = 100_000
     for i in range(n):
-        ledger.observe_keys(True, "1000000001", f"2025112416{i:010d}", f"p{i:015d}", "f", i)
+        ledger.observe_keys("checkout", True, "1000000001", f"2025112416{i:010d}", f"p{i:015d}", "f", i)
     assert ledger.retained_bytes() / n <= 150
 
 
 def test_the_same_file_twice_is_two_sets_of_requests() -> None:
     ledger = Ledger(JudgeOptions())
     ledger.begin("f")
-    assert ledger.observe_keys(True, "m", "T1", None, "f", 0)[1:] == []
+    assert ledger.observe_keys("checkout", True, "m", "T1", None, "f", 0)[1:] == []
     ledger.begin("f")
-    found = ledger.observe_keys(True, "m", "T1", None, "f", 0)
+    found = ledger.observe_keys("checkout", True, "m", "T1", None, "f", 0)
     assert [f.rule for f in found] == ["trade-no.duplicate"]
     assert "f#0" in found[0].message
 

@@ -142,7 +142,7 @@ def test_the_plugin_delivers_to_wsgi_and_asgi_apps_and_judges_the_answer(pyteste
 
 
 def test_pay_changes_what_the_query_answers_and_the_notification_verifies() -> None:
-    from vexora_conformance.doors.fake.provider import fake_provider
+    from vexora_conformance.doors.fake.mock import fake_provider
 
     with fake_provider(secret=SECRET) as fake:
         body = signed_body(SECRET)

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 
 from tests.helpers import signed_body
 from vexora_conformance.contract import signing
-from vexora_conformance.doors.fake.provider import fake_provider
+from vexora_conformance.doors.fake.mock import fake_provider
 from vexora_conformance.strategies import valid_bodies
 
 # An inner client with its own signer (Java semantics for ASCII keys: null signs as "null").
@@ -53,7 +53,7 @@ DEFECTS = {
     "sign.format": 'b = body(); b["sign"] = sign(b).upper(); send(b)',
     "sign.mismatch": 'b = body(); b["sign"] = sign(b, keys=list(b)); send(b)',
     "sign.mismatch ": 'b = body(remark=None); b["sign"] = sign(b, skip_null=True); send(b)',
-    "request.format": 'b = body(amount="300.50"); b["sign"] = sign(b); send(b)',
+    "request.amount": 'b = body(amount="300.50"); b["sign"] = sign(b); send(b)',
     "request.required": 'b = body(notifyUrl=...); b["sign"] = sign(b); send(b)',
     "trade-no.duplicate": 'b = body(); b["sign"] = sign(b); send(b); send(b)',
     "timestamp.skew": 'b = body(timestamp=str(int(time.time() * 1000) - 3_600_000)); b["sign"] = sign(b); send(b)',
@@ -62,9 +62,9 @@ DEFECTS = {
 DIAGNOSIS = {"sign.mismatch": "insertion-order", "sign.mismatch ": "null-skipped", "sign.format": "uppercase-hex"}
 
 
-def inner(pytester: pytest.Pytester, statement: str, marker: str = "", strict: bool = False) -> Any:
+def inner(pytester: pytest.Pytester, statement: str, marker: str = "", warnings_fail: bool = False) -> Any:
     pytester.makepyfile(CLIENT + f"\n\n{marker}\ndef test_client(vexora_mock):\n    {statement}\n")
-    return pytester.runpytest("-p", "no:cacheprovider", *(["--vexora-strict"] if strict else []))
+    return pytester.runpytest("-p", "no:cacheprovider", *(["--vexora-fail-on", "warning"] if warnings_fail else []))
 
 
 def test_a_correct_client_passes(pytester: pytest.Pytester) -> None:
@@ -76,8 +76,8 @@ def test_a_correct_client_passes(pytester: pytest.Pytester) -> None:
 def test_each_defective_client_fails_with_its_rule(pytester: pytest.Pytester, rule: str) -> None:
     result = inner(pytester, DEFECTS[rule])
     result.assert_outcomes(passed=1, errors=1) if rule != "timestamp.skew" else result.assert_outcomes(passed=1)
-    if rule == "timestamp.skew":  # a warning: shown in strict mode only, where it fails
-        result = inner(pytester, DEFECTS[rule], strict=True)
+    if rule == "timestamp.skew":  # a warning: it fails only with --vexora-fail-on warning
+        result = inner(pytester, DEFECTS[rule], warnings_fail=True)
         result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines([
         "*vexora_mock: the client broke the provider's contract*",
@@ -105,12 +105,14 @@ def test_a_typo_in_a_marker_keyword_is_an_error(pytester: pytest.Pytester) -> No
     result = inner(pytester, "pass", marker='@pytest.mark.vexora(secert="x")')
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*@pytest.mark.vexora: unknown keyword secert; valid keywords: secret, "
-                                 "merchant_no, base_url, strict, check, skew_window*"])
-    result.stdout.no_fnmatch_line("*_marker_options*")  # no internal function named
+                                 "merchant_no, base_url, market, link_field, fail_on, strict_tables, skew_window, "
+                                 "balance, check*"])
+    result.stdout.no_fnmatch_line("*from_config*")  # no internal function named
+    assert result.stdout.str().count("unknown keyword secert") == 2  # the error, and its line in the summary
 
 
 def test_the_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("import pytest\n@pytest.mark.vexora(strict=True)\ndef test_x(): pass\n")
+    pytester.makepyfile("import pytest\n@pytest.mark.vexora(strict_tables=True)\ndef test_x(): pass\n")
     pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
 
 
@@ -253,7 +255,7 @@ def test_every_success_response_validates_and_every_valid_body_is_accepted(body:
         response = _post(body)
     from vexora_conformance.contract.schema.compile import checker
 
-    assert checker("checkout-response-body")(response.json()) == []
+    assert checker("mexico/checkout-response-body")(response.json()) == []
     assert fake.findings == []
 
 
@@ -301,7 +303,8 @@ def test_wrong_method_and_wrong_path_are_judged_and_answered(pytester: pytest.Py
                  '    assert r.status_code == 404')
     result = inner(pytester, statement)
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["*request.method*", "*request.path*'/mexico/v1/vexora/pay' is not an endpoint*"])
+    result.stdout.fnmatch_lines(["*request.method*",
+                                 "*request.unknown-endpoint*'/mexico/v1/vexora/pay' is not an endpoint*"])
     assert "jose.perez" not in result.stdout.str() and "AllMockedAssertionError" not in result.stdout.str()
 
 
@@ -310,20 +313,20 @@ def test_another_host_raises_a_message_naming_what_is_mocked(pytester: pytest.Py
                  '        httpx.post("https://api.other.example/v1/orders?email=jose.perez@example.mx", json={"a": 1})\n'
                  '    text = str(info.value)\n'
                  '    assert "api.other.example/v1/orders" in text and "mocks every request to pay.example" in text\n'
-                 '    assert "jose.perez" not in text and "README.md#" in text')
+                 '    assert "jose.perez" not in text and "vexora-conformance.readthedocs.io" in text')
     result = inner(pytester, statement, marker='@pytest.mark.vexora(base_url="https://pay.example/mx")')
     result.assert_outcomes(passed=1)
 
 
 def test_markers_merge_the_closest_winning_per_keyword(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(CLIENT + '''
-pytestmark = pytest.mark.vexora(merchant_no="2000000002", strict=True)
+pytestmark = pytest.mark.vexora(merchant_no="2000000002", strict_tables=True)
 
-@pytest.mark.vexora(secret="from-test", strict=False)
+@pytest.mark.vexora(secret="from-test", strict_tables=False)
 def test_client(vexora_mock):
     assert vexora_mock.merchant_no == "2000000002"   # from the module
     assert vexora_mock.secret.reveal() == "from-test"  # from the test
-    assert vexora_mock.strict is False                 # the test's own marker wins
+    assert vexora_mock.strict_tables is False          # the test's own marker wins
 ''')
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
@@ -366,15 +369,18 @@ def test_outcome_coverage_lists_what_the_suite_never_exercised(pytester: pytest.
                                 "cov.json", *workers)
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*vexora-conformance: outcome coverage*",
+                                 "checkout: * outcomes and request fields met:",
                                  "*[[]x[]] success *test_success*",
                                  "*[[]x[]] envelope 5000 *test_system_error*",
                                  "*[[] []] HTTP 5xx *never; to exercise it: vexora_mock.fail_with_http(503)*",
                                  "*[[]x[]] read timeout *test_timeout*",
-                                 "*[[]x[]] email *", "*[[] []] wayCode store *", "*[[]x[]] wayCode va *"])
+                                 "*[[]x[]] mexico field email *", "*[[] []] mexico wayCode store *",
+                                 "*[[]x[]] mexico wayCode va *"])
+    result.stdout.no_fnmatch_line("payout:*")  # an endpoint the suite never used is not counted against it
     report = json.loads((pytester.path / "cov.json").read_text())
-    assert report["outcomes"]["read timeout"] == ["test_outcome_coverage_lists_what_the_suite_never_exercised.py"
-                                                  "::test_timeout"]
-    assert report["covered"] == 7 and report["total"] == 19
+    assert report["endpoints"]["checkout"]["read timeout"] == [
+        "test_outcome_coverage_lists_what_the_suite_never_exercised.py::test_timeout"]
+    assert report["covered"] == 8 and report["total"] == 18  # 10 outcomes, 6 optional fields, 2 wayCodes
 
 
 def test_outcome_coverage_can_fail_the_session(pytester: pytest.Pytester) -> None:
@@ -382,5 +388,5 @@ def test_outcome_coverage_can_fail_the_session(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest("-p", "no:cacheprovider", "--vexora-coverage-fail-under", "90")
     result.assert_outcomes(passed=3)
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["*vexora outcome coverage 37% is below --vexora-coverage-fail-under 90%*"])
+    result.stdout.fnmatch_lines(["*vexora outcome coverage 44% is below --vexora-coverage-fail-under 90%*"])
     assert pytester.runpytest("-p", "no:cacheprovider", "--vexora-coverage-fail-under", "30").ret == 0

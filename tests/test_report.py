@@ -101,7 +101,7 @@ def test_a_run_with_nothing_to_judge_writes_no_report(tmp_path: Path) -> None:
     path = tmp_path / "junk.jsonl"
     path.write_text("not json\n{}\n")
     out, err = io.StringIO(), io.StringIO()
-    assert run(["validate", str(path), "--format", "json"], out, err) == 2
+    assert run(["validate", str(path), "--format", "json", "--no-sign-check"], out, err) == 2
     assert out.getvalue() == "" and "nothing to judge" in err.getvalue()
 
 

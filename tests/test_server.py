@@ -54,7 +54,7 @@ def test_a_bad_request_gets_an_error_envelope_and_a_finding(server: VexoraServer
     assert r.json()["code"] != "0000" and "amount" in r.json()["msg"] and r.json()["data"] is None
     findings = httpx.get(server.base_url + "/__vexora__/findings").json()
     assert findings["summary"]["exchanges"] == 1
-    assert [(f["rule"], f["pointer"]) for f in findings["findings"]] == [("request.format", "/amount")]
+    assert [(f["rule"], f["pointer"]) for f in findings["findings"]] == [("request.amount", "/amount")]
     assert set(findings) == {"summary", "findings"}  # the shape of `validate --format json`
 
 

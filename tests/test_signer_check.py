@@ -20,7 +20,7 @@ from vexora_conformance.doors import signer_check
 from vexora_conformance.doors.signer_check import check_signer
 
 MISTAKEN = str(Path(__file__).with_name("signers") / "mistaken_signer.py")
-# Nulls, booleans and nested values are edge tier: a signer that mishandles them diverges, failing only with --strict.
+# Nulls, booleans and nested values are edge tier: a signer that mishandles them diverges, failing only with --fail-on warning.
 EDGE_ONLY = {"null-skipped", "boolean-as-digit", "nested-skipped"}
 JS_ONLY = {"nested-as-js-string", "number-as-js", "integer-precision-lost"}  # tested with the Node signer
 
@@ -39,7 +39,7 @@ def test_a_correct_external_signer_passes() -> None:
 
 @pytest.mark.parametrize("mistake", [m for m in MISTAKE_IDS if m not in JS_ONLY])
 def test_each_single_mistake_fails_named_with_a_minimal_example(mistake: str) -> None:
-    strict = ["--strict"] if mistake in EDGE_ONLY else []
+    strict = ["--fail-on", "warning"] if mistake in EDGE_ONLY else []
     code, out, err = check(*strict, "--examples", "150", "--merchant-no", "1000000001", "--format", "json", "--",
                            sys.executable, MISTAKEN, mistake)
     assert code == 1, err
@@ -61,7 +61,7 @@ NODE_MISTAKEN = str(Path(__file__).resolve().parent / "signers" / "mistaken_sign
                                      "null-skipped"])
 def test_a_javascript_clients_mistakes_are_each_named(mistake: str) -> None:
     """A TypeScript-style signer: JavaScript's own number rendering comes with it, as a second root cause."""
-    code, out, err = check("--strict", "--examples", "150", "--format", "json", "--", "node", NODE_MISTAKEN, mistake)
+    code, out, err = check("--fail-on", "warning", "--examples", "150", "--format", "json", "--", "node", NODE_MISTAKEN, mistake)
     report = json.loads(out)
     causes = report["root_causes"]["contract"] + report["root_causes"]["edge"]
     assert code == 1 and mistake in causes, (causes, err)
@@ -83,7 +83,7 @@ def test_every_root_cause_of_a_signer_with_two_is_listed(tmp_path: Path) -> None
     """A PHP-style client: code-point key order and a trimmed secret, each with its own smallest example."""
     script = tmp_path / "php_like.py"
     script.write_text(PHP_LIKE)
-    code, out, _ = check("--strict", "--format", "json", "--", sys.executable, str(script))
+    code, out, _ = check("--fail-on", "warning", "--format", "json", "--", sys.executable, str(script))
     report = json.loads(out)
     assert code == 1 and {"codepoint-order", "secret-trimmed"} <= set(report["root_causes"]["contract"]), report
     examples = {f["cause"]: f for f in report["failures"]}  # a test vector or a generated body

@@ -12,7 +12,7 @@ import pytest
 
 from examples import make_captures as mc
 from vexora_conformance.cli import run
-from vexora_conformance.contract.rules import RULES
+from vexora_conformance.contract.rules import catalogue
 from vexora_conformance.doors import capture
 from vexora_conformance.doors import validate as validate_mod
 
@@ -53,7 +53,7 @@ def test_each_planted_defect_gets_its_rule_and_clean_exchanges_get_none(captures
     found = by_index(report)
     for n, (label, rule, *_rest) in enumerate(mc.cases()):
         rules = found.get(n + first_index, set())
-        errors = {r for r in rules if RULES[r].severity == "error"}
+        errors = {r for r in rules if catalogue()[r].severity == "error"}
         if rule is None:
             assert errors == set(), label
         else:
@@ -63,13 +63,16 @@ def test_each_planted_defect_gets_its_rule_and_clean_exchanges_get_none(captures
 
 
 def test_the_planted_defects_cover_every_traffic_rule() -> None:
-    """Every Checkout rule, and a few of each other endpoint (the rest share the same checks: tests/test_judge.py)."""
+    """Every Checkout rule, and a few of each other endpoint (every rule of every endpoint fires in
+    tests/test_registry.py; the rest share the same checks)."""
     planted = {rule for _, rule, *_ in mc.cases() if rule}
-    not_in_traffic = {"sign.unchecked", "doc.conflict", "input.malformed"}  # tested separately below
-    checkout = {r for r in RULES if not r.startswith(("query.", "notify."))}
-    conversation = {"query.sign.mismatch", "query.request.required", "query.request.merchant-no",
-                    "query.response.echo", "notify.reply", "notify.reply-padded", "notify.sign.mismatch",
-                    "notify.accepts-bad-sign", "notify.request.required"}
+    checkout = {r.id for r in catalogue().values() if r.endpoint == "checkout"}
+    not_in_traffic = {"doc.conflict", "request.advice", "request.format"}  # tested separately below, and in test_judge
+    conversation = {"query.sign.mismatch", "query.request.required", "query.request.advice",
+                    "query.response.echo", "notify.reply", "notify.reply-padded", "notify.accepts-bad-sign",
+                    "notify.malformed-accepted", "payin-submit.request.advice", "payout.trade-no.duplicate",
+                    "payout.request.advice", "payout.sign.mismatch", "payout.request.required",
+                    "balance.request.merchant-no"}
     assert planted == (checkout - not_in_traffic) | conversation
 
 
@@ -92,8 +95,11 @@ def test_clean_capture_exits_0(tmp_path: Path) -> None:
     assert out.strip().splitlines()[-1].startswith("PASS: 2 exchange(s) judged")
 
 
-def test_without_a_secret_signatures_are_unchecked_once(captures: Path) -> None:
-    code, out, _ = cli(["validate", str(captures / "checkout.jsonl"), "--format", "json"], env_secret=None)
+def test_without_a_secret_validate_refuses_unless_told_not_to_check_signs(captures: Path) -> None:
+    code, out, err = cli(["validate", str(captures / "checkout.jsonl")], env_secret=None)
+    assert code == 2 and out == "" and "--no-sign-check" in err and len(err.strip().splitlines()) == 1
+    code, out, _ = cli(["validate", str(captures / "checkout.jsonl"), "--format", "json", "--no-sign-check"],
+                       env_secret=None)
     assert code == 1
     report = json.loads(out)
     assert report["summary"]["by_rule"]["sign.unchecked"] == 1
@@ -101,7 +107,7 @@ def test_without_a_secret_signatures_are_unchecked_once(captures: Path) -> None:
 
 
 def test_strict_mode_names_the_pages_conflicts(captures: Path) -> None:
-    code, out, _ = cli(["validate", str(captures / "checkout.jsonl"), "--strict", "--format", "json"])
+    code, out, _ = cli(["validate", str(captures / "checkout.jsonl"), "--strict-tables", "--format", "json"])
     assert code == 1
     report = json.loads(out)
     conflicts = {(f["index"], f["pointer"]) for f in report["findings"] if f["rule"] == "doc.conflict"}
@@ -263,9 +269,14 @@ def test_usage_errors_exit_2_with_one_line(args: list[str], fragment: str) -> No
     assert err.strip().splitlines()[-1].startswith("vexora-conformance: error:")
 
 
-def test_readme_documents_every_rule() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    assert all(f"| `{rule_id}` |" in readme for rule_id in RULES)
+def test_the_rule_reference_is_the_catalogue_meaning_and_all() -> None:
+    """docs/rules.md is generated: every rule of every endpoint, with its severity and words, and nothing else."""
+    from vexora_conformance.contract.reference import rules_markdown
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert text == rules_markdown(), "regenerate: python -m vexora_conformance.contract.reference docs/rules.md"
+    for rule in catalogue().values():
+        assert f"| `{rule.id}` | {rule.severity} | " in text
 
 
 def test_bundled_example_captures_are_current(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vexora_conformance.contract import signing
-from vexora_conformance.contract.schema.tables import load_spec
+from vexora_conformance.contract.registry import contract
 
 OUT = Path(__file__).resolve().parents[2] / "vexora_conformance" / "contract" / "data" / "sign-vectors.json"
 SECRET = "sandbox-secret-8f3a"
@@ -47,7 +47,7 @@ FLAGS = {
 
 
 def example() -> dict[str, Any]:
-    return dict(load_spec().example_request)
+    return dict(contract("checkout").example_request)
 
 
 def groups() -> list[tuple[str, str, list[tuple[str, dict[str, Any], list[str], str]]]]:

@@ -7,6 +7,7 @@ a bad sign on the status query "param error".
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -30,6 +31,7 @@ class Kind(StrEnum):
     TYPE = "request.type"
     FORMAT = "request.format"
     AMOUNT = "request.amount"
+    ADVICE = "request.advice"
     ENUM = "request.enum"
     DUPLICATE_KEY = "request.duplicate-key"
     UNKNOWN_FIELD = "request.unknown-field"
@@ -68,6 +70,16 @@ class Kind(StrEnum):
 SIGN_KINDS = frozenset({Kind.SIGN_MISSING, Kind.SIGN_FORMAT, Kind.SIGN_MISMATCH})
 
 
+class FailOn(StrEnum):
+    """Which findings fail a run (``--fail-on``, the same in every door): errors only, or warnings too."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+    def fails(self, findings: Iterable[Finding]) -> bool:
+        return any(f.severity is Severity.ERROR or self is FailOn.WARNING for f in findings)
+
+
 class VexoraContractWarning(UserWarning):
     """A warning finding of the pytest plugin (rule id, field, message): filter or escalate it with filterwarnings."""
 
@@ -85,6 +97,7 @@ class Finding:
     source: str | None = None  # where the exchange was seen: a capture file, a test, the server
     index: int | None = None  # its place there
     endpoint: str | None = None  # None for the run-level findings (input, an unchecked sign)
+    basis: str | None = None  # the documentation the finding rests on: "[page: bangladesh/payout]"
     details: dict[str, Any] = field(default_factory=dict)  # machine-readable extras (e.g. diagnosis ids)
 
     @property
@@ -95,19 +108,21 @@ class Finding:
         """This finding stamped with where it was found (``dataclasses.replace`` costs several times more)."""
         return Finding(rule=self.rule, kind=self.kind, severity=self.severity, message=self.message,
                        pointer=self.pointer, hint=self.hint, source=source, index=index, endpoint=self.endpoint,
-                       details=self.details)
+                       basis=self.basis, details=self.details)
 
     def with_hint(self, hint: str | None, **details: Any) -> Finding:
         """This finding with another hint and these details (a wrong sign's diagnosis)."""
         return Finding(rule=self.rule, kind=self.kind, severity=self.severity, message=self.message,
                        pointer=self.pointer, hint=hint, source=self.source, index=self.index,
-                       endpoint=self.endpoint, details=details)
+                       endpoint=self.endpoint, basis=self.basis, details=details)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "rule": self.rule, "severity": str(self.severity), "pointer": self.pointer, "message": self.message,
             "hint": self.hint, "source": self.source, "index": self.index,
         }
+        if self.basis is not None:
+            out["basis"] = self.basis
         if self.details:
             out["details"] = self.details
         return out

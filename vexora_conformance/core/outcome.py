@@ -49,6 +49,9 @@ class Outcome:
     first_malformed: str | None = None  # the first unreadable record's reason (the "nothing to judge" error)
     collect: bool = True
     endpoint_order: tuple[str, ...] = ()  # how reports list the endpoints (the registry's order)
+    # (endpoint, market, contract that judged it) -> exchanges: the pages a run's verdicts rest on
+    contracts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)  # what the run could not check fully, said once at the end
     _per_endpoint: Counter[tuple[str, Severity]] = field(default_factory=Counter)
 
     def add(self, finding: Finding) -> None:
@@ -65,10 +68,24 @@ class Outcome:
         if finding.endpoint is not None:
             self._per_endpoint[(finding.endpoint, finding.severity)] += 1
 
+    def judged_exchange(self, endpoint: str, market: str, variant: str) -> None:
+        self.exchanges += 1
+        self.by_endpoint[endpoint] += 1
+        self.contracts[(endpoint, market, variant)] += 1
+
     def summary(self) -> dict[str, Any]:
         return {"sources": self.sources, "exchanges": self.exchanges, "skipped": self.skipped,
                 "malformed": self.malformed, "errors": self.errors, "warnings": self.warnings,
-                "by_rule": dict(sorted(self.by_rule.items())), "by_endpoint": self.endpoint_counts()}
+                "by_rule": dict(sorted(self.by_rule.items())), "by_endpoint": self.endpoint_counts(),
+                "contracts": self.contract_counts(), "notes": self.notes}
+
+    def contract_counts(self) -> list[dict[str, Any]]:
+        """Which market's page judged how many exchanges of each endpoint ("shared": no page of that market is
+        stored, so what every stored page agrees on)."""
+        order = {name: n for n, name in enumerate(self.endpoint_order)}
+        keys = sorted(self.contracts, key=lambda k: (order.get(k[0], len(order)), k[0], k[1]))
+        return [{"endpoint": e, "market": m, "judged_by": v, "exchanges": self.contracts[(e, m, v)]}
+                for e, m, v in keys]
 
     def endpoint_counts(self) -> dict[str, dict[str, int]]:
         """Exchanges, errors and warnings per endpoint, in the registry's order."""

@@ -3,8 +3,9 @@
 Readers never load a whole file: JSON lines are read a line at a time (a line
 over ``MAX_RECORD_BYTES`` is skipped without being held), HAR entries are cut
 out one by one by ``harsplit`` and parsed alone. A record that cannot be read becomes a
-``Malformed`` item and reading goes on; only exchanges whose path looks like
-the Checkout endpoint are yielded, the rest are counted as ``Skipped``.
+``Malformed`` item and reading goes on; only exchanges with the provider (a path
+the registry knows, or a notification's body) are yielded, the rest are counted
+as ``Skipped``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from ..contract.registry import ENDPOINTS, endpoint_for_path, looks_like_notification
+from ..contract.registry import ENDPOINTS, by_shape, endpoint_for_path
 from ..core.errors import InputError, os_reason
 from ..core.exchange import NOT_PARSED, Exchange, Request, Response, header_map
 from ..core.jsontext import JSONTextError, loads
@@ -124,7 +125,7 @@ def worth_judging(url: Any, body: Any) -> bool:
     if isinstance(url, str) and endpoint_for_path(url) is not None:
         return True
     if isinstance(body, dict):
-        return looks_like_notification(body)
+        return by_shape(body) is not None
     return isinstance(body, str) and '"platFormTradeNo"' in body
 
 

@@ -28,22 +28,20 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from ..contract.schema.tables import ENDPOINTS as ENDPOINT_NAMES
+from ..contract.registry import NAMES as ENDPOINT_NAMES
+from ..contract.registry import shared_notes
 from ..core.errors import InputError
 from ..core.findings import Finding
 from ..core.outcome import Outcome, Sink
-from ..judge.exchange import (
-    JudgeOptions,
-    complete_diagnosis,
-    duplicate_platform_trade_no,
-    duplicate_trade_no,
-    unchecked_warning,
-)
+from ..core.records import Clean, ReadFailed, Skipped, Unreadable
+from ..judge.exchange import JudgeOptions, complete_diagnosis
 from ..judge.patterns import DEFAULT_LIMIT, DiagnosisMemory
-from .validate import CHUNK_BYTES, Record, _judge_range, malformed_finding
+from ..judge.session import duplicate_platform_trade_no, duplicate_trade_no, trade_space, unchecked_warning
+from .validate import CHUNK_BYTES, Shipped, Worked, _judge_range, malformed_finding
 
 Where = tuple[int, int]  # (source number, index): where a record is
-Part = tuple[int, int, list[Record]]  # (source number, index of its first record, its records)
+Part = tuple[int, int, list[Worked]]  # (source number, index of its first record, its records)
+Contract = tuple[str, str, str]  # (endpoint, market, the contract that judged it)
 
 
 def _bucket(text: str, buckets: int) -> int:
@@ -51,13 +49,11 @@ def _bucket(text: str, buckets: int) -> int:
     return zlib.crc32(text.encode("utf-8", "surrogatepass")) % buckets
 
 
-def _keys_of(record: Record) -> tuple[str | None, str | None, str | None]:
-    """(merchant, tradeNo, platFormTradeNo) of a judged record, as the session remembers them."""
-    if record[0] == "c":
-        return record[2], record[3], record[4]
-    if record[0] == "x":
-        return record[3], record[4], record[5]
-    return None, None, None
+def _keys_of(record: Worked) -> tuple[str | None, str | None, str | None, str | None]:
+    """(endpoint, merchant, tradeNo, platFormTradeNo) of a judged record, as the session remembers them."""
+    if type(record) is Clean or type(record) is Shipped:
+        return record.endpoint, record.merchant_no, record.trade_no, record.platform_trade_no
+    return None, None, None, None
 
 
 def _scatter(part: Part, buckets: int) -> tuple[list[list[Any]], list[list[Any]]]:
@@ -66,15 +62,16 @@ def _scatter(part: Part, buckets: int) -> tuple[list[list[Any]], list[list[Any]]
     keys: list[list[Any]] = [[] for _ in range(buckets)]
     pending: list[list[Any]] = [[] for _ in range(buckets)]
     for n, r in enumerate(records):
-        merchant, trade_no, platform = _keys_of(r)
+        endpoint, merchant, trade_no, platform = _keys_of(r)
         where = (source, first + n)
-        if trade_no is not None:
-            key = ("t", merchant, trade_no)
-            keys[_bucket(f"t{merchant!r}{trade_no}", buckets)].append((key, where))
+        space = trade_space(endpoint) if endpoint is not None else None
+        if trade_no is not None and space is not None:
+            key = ("t", merchant, space, trade_no)
+            keys[_bucket(f"t{merchant!r}{space}{trade_no}", buckets)].append((key, where, endpoint))
         if platform is not None:
-            keys[_bucket(f"p{platform}", buckets)].append((("p", None, platform), where))
-        if r[0] == "x" and r[8] is not None:
-            at, body, observed, merchant = r[8]
+            keys[_bucket(f"p{platform}", buckets)].append((("p", None, None, platform), where, endpoint))
+        if type(r) is Shipped and r.pending is not None:
+            at, body, observed, merchant = r.pending
             pattern = (merchant, tuple(sorted(body)))
             pending[_bucket(repr(pattern), buckets)].append((pattern, where, (at, body, observed, merchant)))
     return keys, pending
@@ -90,14 +87,15 @@ def _split(found: dict[Where, Any], firsts: list[Where]) -> list[dict[int, Any]]
     return out
 
 
-def _duplicates(firsts: list[Where], *lists: list[Any]) -> list[dict[int, list[tuple[str, str, Where]]]]:
-    """One bucket's keys from every partition: each later occurrence points at the first."""
+def _duplicates(firsts: list[Where], *lists: list[Any]) -> list[dict[int, list[tuple[str, str, Where, str]]]]:
+    """One bucket's keys from every partition: each later occurrence points at the first (and names its own
+    endpoint, whose rule the finding is)."""
     first: dict[Any, Where] = {}
-    found: dict[Where, list[tuple[str, str, Where]]] = {}
-    for key, where in sorted((item for items in lists for item in items), key=lambda item: item[1]):
+    found: dict[Where, list[tuple[str, str, Where, str]]] = {}
+    for key, where, endpoint in sorted((item for items in lists for item in items), key=lambda item: item[1]):
         earliest = first.setdefault(key, where)
         if earliest != where:
-            found.setdefault(where, []).append((key[0], key[2], earliest))
+            found.setdefault(where, []).append((key[0], key[3], earliest, endpoint))
     return _split(found, firsts)
 
 
@@ -115,7 +113,7 @@ def _diagnose(options: JudgeOptions, limit: int, names: list[str], firsts: list[
     return _split(out, firsts)
 
 
-Summary = tuple[list[tuple[int, Record]], Counter[str], int, int | None, dict[int, list[Any]],
+Summary = tuple[list[tuple[int, Worked]], Counter[Contract], int, int | None, dict[int, list[Any]],
                 dict[int, tuple[int, str, dict[str, Any]]]]
 
 
@@ -126,21 +124,22 @@ def _kept(part: Part, labels: bool, duplicates: list[dict[int, list[Any]]],
     with an object body (the one that carries the run's "signatures not checked" warning), and this
     partition's share of the shuffles' results."""
     _, _, records = part
-    kept: list[tuple[int, Record]] = []
-    clean: Counter[str] = Counter()
+    kept: list[tuple[int, Worked]] = []
+    clean: Counter[Contract] = Counter()
     skipped = 0
     first_object = None
     for n, r in enumerate(records):
-        kind = r[0]
-        if kind == "c":
-            clean[r[1]] += 1
+        if type(r) is Clean:
+            clean[(r.endpoint, r.market, r.variant)] += 1
             if labels:
                 kept.append((n, r))
-        elif kind == "s":
+        elif type(r) is Skipped:
             skipped += 1
-        else:  # the body behind a wrong sign stays here: its diagnosis came through the shuffle
-            kept.append((n, r if kind != "x" or r[8] is None else (*r[:8], None)))
-        if first_object is None and (kind == "c" or (kind == "x" and r[6])):
+        elif type(r) is Shipped:  # the body behind a wrong sign stays here: its diagnosis came through the shuffle
+            kept.append((n, r._replace(pending=None)))
+        else:
+            kept.append((n, r))
+        if first_object is None and (type(r) is Clean or (type(r) is Shipped and r.body_is_object)):
             first_object = n
     repeats: dict[int, list[Any]] = {}
     for found in duplicates:  # a record's tradeNo and platFormTradeNo may lie in two buckets
@@ -163,7 +162,7 @@ def _ranges(paths: list[str], blocksize: int) -> list[tuple[int, str, int, int]]
     return out
 
 
-def _part(records: list[Record], source: int, first: int) -> Part:
+def _part(records: list[Worked], source: int, first: int) -> Part:
     return source, first, records
 
 
@@ -186,11 +185,11 @@ def validate_on_dask(paths: list[str], options: JudgeOptions, client: Any = None
 
     judged = [dask.delayed(_judge_range)(name, a, b, options, labels) for _, name, a, b in ranges]
     judged = list(client.persist(judged) if client is not None else dask.persist(*judged))
-    heads = run(*[dask.delayed(lambda c: (len(c), c[:1]))(c) for c in judged])
+    heads = run(*[dask.delayed(lambda c: c if isinstance(c, ReadFailed) else len(c))(c) for c in judged])
     firsts, seen = [], [0] * len(paths)  # where each partition starts: its source and its first record's index
-    for (source, name, _, _), (count, head) in zip(ranges, heads, strict=True):
-        if head and head[0][0] == "error":
-            raise InputError(f"read failed: {head[0][1]} (was the file removed or changed while it was read?)",
+    for (source, name, _, _), count in zip(ranges, heads, strict=True):
+        if isinstance(count, ReadFailed):
+            raise InputError(f"read failed: {count.reason} (was the file removed or changed while it was read?)",
                              source=name)
         firsts.append((source, seen[source]))
         seen[source] += count
@@ -215,6 +214,7 @@ def validate_on_dask(paths: list[str], options: JudgeOptions, client: Any = None
     # one at a time: the client holds one partition's findings, not the run's.
     for (source, first), summary in zip(firsts, _in_order(summaries, client), strict=True):
         writer.partition(source, first, *summary)
+    outcome.notes = shared_notes(outcome.contracts)
     if sink is not None:
         sink.finish(outcome)
     return outcome
@@ -243,10 +243,12 @@ class _Writer:
         self.diagnoses: dict[int, tuple[int, str, dict[str, Any]]] = {}
         self.first = 0
 
-    def partition(self, source: int, first: int, kept: list[tuple[int, Record]], clean: Counter[str], skipped: int,
-                  first_object: int | None, repeats: dict[int, list[Any]],
+    def partition(self, source: int, first: int, kept: list[tuple[int, Worked]], clean: Counter[Contract],
+                  skipped: int, first_object: int | None, repeats: dict[int, list[Any]],
                   diagnoses: dict[int, tuple[int, str, dict[str, Any]]]) -> None:
-        self.outcome.by_endpoint.update(clean)
+        for (endpoint, market, variant), count in clean.items():
+            self.outcome.by_endpoint[endpoint] += count
+            self.outcome.contracts[(endpoint, market, variant)] += count
         self.outcome.exchanges += sum(clean.values())
         self.outcome.skipped += skipped
         self.cross, self.diagnoses, self.first = repeats, diagnoses, first
@@ -256,32 +258,32 @@ class _Writer:
         if self.unchecked and first_object is not None:
             wanted.add(first_object)
         for n in sorted(wanted):
-            self.record(source, first + n, records.get(n, ("c",)))
+            self.record(source, first + n, records.get(n))
 
-    def record(self, source: int, index: int, r: Record) -> None:
+    def record(self, source: int, index: int, r: Worked | None) -> None:
+        """One record in order (None: a clean one the workers kept to themselves, counted with its partition)."""
         outcome, name = self.outcome, self.names[source]
-        kind = r[0]
         what = None
-        if kind == "m":
+        if type(r) is Unreadable:
             outcome.malformed += 1
-            outcome.first_malformed = outcome.first_malformed or r[1]
+            outcome.first_malformed = outcome.first_malformed or r.reason
             self.shown[source] += 1
-            shown = malformed_finding(r[1], self.shown[source])
+            shown = malformed_finding(r.reason, self.shown[source])
             if shown is None:
                 return
             found = [shown]
-        elif kind == "c":  # counted with its partition
-            what = f"{r[5][:16]} {r[6][:200]}" if len(r) > 5 else None
+        elif r is None or type(r) is Clean:  # counted with its partition
+            what = f"{r.method[:16]} {r.path[:200]}" if r is not None and r.method else None
             found = self._session(index - self.first, True, [])
         else:
-            _, what, findings, _, _, _, is_object, endpoint, _ = r
-            outcome.exchanges += 1
-            outcome.by_endpoint[endpoint] += 1
-            own = list(findings)
+            assert type(r) is Shipped
+            what = r.what
+            outcome.judged_exchange(r.endpoint, r.market, r.variant)
+            own = list(r.findings)
             if index - self.first in self.diagnoses:
                 at, hint, details = self.diagnoses[index - self.first]
                 own = complete_diagnosis(own, at, hint, **details)
-            found = self._session(index - self.first, is_object, own)
+            found = self._session(index - self.first, r.body_is_object, own)
         found = [f.at(name, index) for f in found]
         for f in found:
             outcome.add(f)
@@ -292,7 +294,8 @@ class _Writer:
         if self.unchecked and is_object:
             found.append(unchecked_warning())
             self.unchecked = False
-        for kind, value, first in sorted(self.cross.get(n, []), key=lambda c: c[0] != "t"):
+        for kind, value, first, endpoint in sorted(self.cross.get(n, []), key=lambda c: c[0] != "t"):
             label = f"{self.names[first[0]]}#{first[1]}"
-            found.append(duplicate_trade_no(value, label) if kind == "t" else duplicate_platform_trade_no(value, label))
+            found.append(duplicate_trade_no(endpoint, value, label) if kind == "t"
+                         else duplicate_platform_trade_no(endpoint, value, label))
         return found

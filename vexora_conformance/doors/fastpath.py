@@ -1,9 +1,10 @@
 """The fast accept path of ``validate``: a record proven clean on its parsed values, with no objects.
 
 ``accept_line`` answers for one JSON-lines record, ``accept_har_entry`` for one
-HAR entry: ``SKIP`` when the explaining path (``capture.item_from_line`` or
+HAR entry: ``SKIPPED`` when the explaining path (``capture.item_from_line`` or
 ``capture._har_item``, then ``judge.judge_exchange``) would skip the record,
-a small tuple when that path would find nothing wrong with it, and ``None``
+a ``Clean`` record when that path would find nothing wrong with it (or ``BadSign``
+when it would find only a wrong sign), and ``None``
 whenever anything is unusual - the caller then runs the explaining path, which
 alone decides and explains. So this module may refuse a clean record, but must
 never accept one the explaining path would fault; ``tests/test_fastpath.py``
@@ -19,33 +20,50 @@ keys are ruled out by counting quotes (below) before a body is accepted.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
-from ..contract.registry import CHECKOUT, ENDPOINTS, NOTIFY, Endpoint, endpoint_for_path, looks_like_notification
+from ..contract.endpoint import Answer, Endpoint
+from ..contract.registry import CHECKOUT, ENDPOINTS, by_shape, route
 from ..contract.schema.compile import acceptor
-from ..contract.signing.reference import verify
+from ..contract.schema.generate import schema_for
+from ..contract.signing import verify
 from ..core.exchange import url_path
 from ..core.jsontext import MAX_DEPTH
-from ..judge.exchange import JudgeOptions, is_json_content_type, ok_reply_problem, platform_trade_no, skew_exceeded
+from ..core.records import SKIPPED, Clean, Skipped
+from ..judge.exchange import (
+    JudgeOptions,
+    documented_fields,
+    is_json_content_type,
+    ok_reply_problem,
+    path_problem,
+    platform_trade_no,
+    skew_exceeded,
+)
 from .capture import RecordError, _epoch, worth_judging
 
-SKIP = "skip"
-# ("c", endpoint name, merchantNo header, tradeNo to remember, platFormTradeNo to remember, method, path): clean;
-# ("b", ... the same ..., body, observed sign): clean but for a sign that does not verify - the explaining path
-# would give exactly one finding, sign.mismatch, whose mistake the session names (the verdict's ``pending``).
-Clean = tuple[Any, ...]
+
+class BadSign(NamedTuple):
+    """Clean but for a sign that does not verify: the explaining path would give exactly one finding,
+    sign.mismatch, whose mistake the session names (the verdict's ``pending``)."""
+
+    clean: Clean
+    body: dict[str, Any]
+    observed: Any
+
 
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
 
 
 @lru_cache(maxsize=4096)
-def _route(url: str) -> tuple[str, Endpoint | None]:
-    """(path, endpoint by path) exactly as ``Request`` and ``endpoint_of`` compute them; captures repeat URLs."""
+def _route(url: str) -> tuple[str, Endpoint | None, str | None]:
+    """(path, endpoint by path, market by prefix) exactly as ``Request`` and ``recognise`` compute them; captures
+    repeat URLs."""
     path = url_path(url)
-    return path, endpoint_for_path(path)
+    found, market = route(path)
+    return path, found, market
 
 
 def _headers(value: Any) -> dict[str, str] | None:
@@ -137,8 +155,8 @@ def _with_request(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, Any] | N
     return outer, req if type(req) is dict else None
 
 
-def accept_line(line: bytes, options: JudgeOptions) -> Clean | str | None:
-    """``SKIP``, a ``Clean`` record ("c" or "b"), or None (let the explaining path judge it), for one
+def accept_line(line: bytes, options: JudgeOptions) -> Clean | BadSign | Skipped | None:
+    """``SKIPPED``, a ``Clean`` record, ``BadSign``, or None (let the explaining path judge it), for one
     JSON-lines record."""
     record, req = _with_request(line)
     if record is None or req is None:
@@ -147,7 +165,7 @@ def accept_line(line: bytes, options: JudgeOptions) -> Clean | str | None:
     text = req.get("body")
     hint = record.get("endpoint")
     if hint is None and not worth_judging(url, text):
-        return SKIP  # other traffic (read again with duplicate detection or not, it is skipped all the same)
+        return SKIPPED  # other traffic (read again with duplicate detection or not, it is skipped all the same)
     if hint is not None and (type(hint) is not str or hint not in ENDPOINTS):
         return None
     headers = _headers(req.get("headers"))
@@ -168,7 +186,7 @@ def accept_line(line: bytes, options: JudgeOptions) -> Clean | str | None:
     return _accept(hint, req.get("method"), url, headers, text, status, reply, when, options)
 
 
-def accept_har_entry(text: bytes, options: JudgeOptions) -> Clean | str | None:
+def accept_har_entry(text: bytes, options: JudgeOptions) -> Clean | BadSign | Skipped | None:
     """The same for one HAR entry's JSON text (``capture._har_item`` and ``exchange_from_har_entry`` are its
     explaining path): bodies in base64 or in side files are left to that path."""
     entry, req = _with_request(text)
@@ -177,7 +195,7 @@ def accept_har_entry(text: bytes, options: JudgeOptions) -> Clean | str | None:
     url = req.get("url")
     post = req.get("postData")
     if not worth_judging(url, post.get("text") if type(post) is dict else None):
-        return SKIP
+        return SKIPPED
     headers = _har_headers(req.get("headers"))
     resp = entry.get("response")
     status: Any = None
@@ -231,36 +249,39 @@ def _har_text(content: Any) -> str | bool | None:
 
 
 def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, text: Any, status: Any, reply: Any,
-            when: float | None, options: JudgeOptions) -> Clean | None:
+            when: float | None, options: JudgeOptions) -> Clean | BadSign | None:
     """The checks of ``judge.judge_exchange``, accept-only, on one exchange's parts (``status`` None: no answer)."""
     if type(method) is not str or type(url) is not str or headers is None:
         return None
     body = _flat_body(text)
     if body is None:
         return None
-    path, by_path = _route(url)
-    endpoint = ENDPOINTS[hint] if hint is not None else by_path or (
-        NOTIFY if looks_like_notification(body) else CHECKOUT)
+    path, by_path, market = _route(url)
+    endpoint = ENDPOINTS[hint] if hint is not None else by_path or by_shape(body) or CHECKOUT
+    market = market or options.market
+    contract = endpoint.contract(market)
+    variant = contract.variant
 
     # the request line and headers
-    if method.upper() != "POST" or (endpoint.sent_by_merchant and not path.endswith(endpoint.path)):
+    if method.upper() != "POST" or (endpoint.sent_by_merchant and path_problem(endpoint, contract, path)):
         return None
     if not is_json_content_type(headers.get("content-type")):
         return None
     merchant = headers.get("merchantno")
-    if endpoint.merchant_header != "none" and (
+    if any(f.name == "merchantNo" for f in contract.table("header")) and (
             merchant is None or not merchant.strip()
             or (options.merchant_no is not None and merchant != options.merchant_no)):
         return None
 
     # the body: tables, fields, sign, clock
-    schema = endpoint.schema("request-body", options.strict)
+    schema = schema_for(endpoint.name, variant, "request-body", options.strict_tables)
     if schema is not None and not acceptor(schema)(body):
         return None
-    if not endpoint.documented_fields.issuperset(body):
+    documented = documented_fields(endpoint.name, variant)
+    if documented is not None and not documented.issuperset(body):
         return None
     bad_sign = options.secret is not None and body.get("sign") is not None and not verify(body, options.secret)
-    if bad_sign and not (endpoint.diagnoses and endpoint.answer == "envelope"):
+    if bad_sign and not (endpoint.diagnoses and endpoint.answer is Answer.ENVELOPE):
         return None  # a notification's bad sign changes what its reply means: the explaining path judges it
     if endpoint.checks_skew and skew_exceeded(body, when, options):
         return None
@@ -268,14 +289,14 @@ def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, te
     # the answer
     platform = None
     if status is not None:
-        if endpoint.answer == "ok-text":
+        if endpoint.answer is Answer.OK_TEXT:
             if (reply is not None and type(reply) is not str) or ok_reply_problem(status, reply or "") is not None:
                 return None
         else:
             answer = _answer_body(reply)
             if answer is None:
                 return None
-            schema = endpoint.schema("response-body", options.strict)
+            schema = schema_for(endpoint.name, variant, "response-body", options.strict_tables)
             if schema is not None and not acceptor(schema)(answer):
                 return None
             for check in endpoint.answer_checks:
@@ -283,10 +304,11 @@ def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, te
                     return None
             platform = platform_trade_no(answer)
     trade_no = body.get("tradeNo")
-    if not endpoint.remembers:
-        trade_no = platform = None
-    elif type(trade_no) is not str or not trade_no:
+    if endpoint.trade_no_space is None or type(trade_no) is not str or not trade_no:
         trade_no = None
+    if not endpoint.unique_platform_trade_no:
+        platform = None
+    clean = Clean(endpoint.name, market, variant, merchant, trade_no, platform, method, path)
     if bad_sign:
-        return "b", endpoint.name, merchant, trade_no, platform, method, path, body, body["sign"]
-    return "c", endpoint.name, merchant, trade_no, platform, method, path
+        return BadSign(clean, body, body["sign"])
+    return clean

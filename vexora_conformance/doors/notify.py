@@ -23,8 +23,8 @@ from typing import IO, Any
 import httpx
 
 from ..contract import signing
+from ..contract.registry import ENDPOINTS
 from ..contract.rules import rule
-from ..contract.schema.tables import load_spec
 from ..core.exchange import Exchange, Request, Response
 from ..core.findings import Finding
 from ..core.outcome import Judged, Outcome
@@ -36,7 +36,7 @@ SHOWN = 200  # characters of an answer kept in a finding
 REPLY_RULES = frozenset({"notify.reply", "notify.reply-padded", "notify.accepts-bad-sign",
                          "notify.malformed-accepted"})
 _JSON = {"Content-Type": "application/json"}
-_SPEC = load_spec("notify")
+_SPEC = ENDPOINTS["notify"].contract(None)
 TIMEOUT_S = float(_SPEC.reply_fact("timeout_s"))
 RETRY_SCHEDULE_S: tuple[float, ...] = tuple(_SPEC.reply_fact("retry_schedule_s"))
 

@@ -20,12 +20,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..contract.schema.tables import ENDPOINTS as ENDPOINT_NAMES
+from ..contract.registry import NAMES as ENDPOINT_NAMES
+from ..contract.registry import paths_text, shared_notes
 from ..core.errors import os_reason
 from ..core.jsontext import json_bytes
 from ..core.outcome import Judged, Outcome
 from ..judge.exchange import JudgeOptions
-from .fake.provider import PROVIDER_PATHS, SCENARIO_KINDS, FakeProvider, Scenario, SilentTimeout
+from .fake.mock import PROVIDER_PATHS
+from .fake.provider import FakeProvider
+from .fake.scenarios import SCENARIO_KINDS, Scenario, SilentTimeout
 from .notify import VARIANTS, Retrier, http_sender
 
 MAX_BODY = 1024 * 1024
@@ -51,12 +54,14 @@ def report_of(fake: FakeProvider) -> Outcome:
     """The calls so far, as the same report ``validate`` produces."""
     report = Outcome(sources=[fake.source], endpoint_order=ENDPOINT_NAMES)
     for index, call in enumerate(fake.snapshot()):
-        report.exchanges += 1
         if call.endpoint is not None:
-            report.by_endpoint[call.endpoint] += 1
+            report.judged_exchange(call.endpoint, call.market, call.variant)
+        else:
+            report.exchanges += 1
         report.judged.append(Judged(fake.source, index, f"{call.request.method} {call.request.url.path}"))
         for f in call.findings:
             report.add(f)
+    report.notes = shared_notes(report.contracts)
     return report
 
 
@@ -175,8 +180,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, b"<!doctype html><title>Vexora cashier (fake)</title>"
                             b"<h1>Fake cashier page</h1><p>vexora-conformance serve</p>", "text/html")
         else:
-            self._json(404, {"code": "8000", "msg": "not found: the fake serves POST .../v1/vexora/checkout and "
-                                                    ".../v1/vexora/queryPayInResult"})
+            self._json(404, {"code": "8000", "msg": f"not found: the fake serves POST {paths_text()}, after an "
+                                                    "optional market prefix (/bangladesh/v1/vexora/...)"})
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
@@ -211,24 +216,34 @@ class Handler(BaseHTTPRequestHandler):
                 return
             fake.queue(outcome, times)
             self._json(200, {"queued": times, "outcome": outcome.kind})
-        elif what == "pay" and self.command == "POST":
-            self._pay(body)
+        elif what in ("pay", "pay-out") and self.command == "POST":
+            self._pay(body, what)
+        elif what == "balance" and self.command == "GET":
+            b = fake.balance
+            self._json(200, {"available": str(b.available), "frozen": str(b.frozen), "unsettled": str(b.unsettled)})
+        elif what == "settle" and self.command == "POST":
+            fake.settle()
+            self._json(200, {"settled": True})
         elif what == "reset" and self.command == "POST":
             fake.reset()
             self._json(200, {"reset": True})
         else:
-            self._json(404, {"error": "control endpoints: GET findings, POST scenario, POST pay, POST reset"})
+            self._json(404, {"error": "control endpoints: GET findings, GET balance, POST scenario, POST pay, "
+                                      "POST pay-out, POST settle, POST reset"})
 
-    def _pay(self, body: bytes) -> None:
-        """Pay an order (``{"tradeNo", "status", "amount", "variants"}``), then notify its notifyUrl meanwhile."""
+    def _pay(self, body: bytes, what: str) -> None:
+        """Pay a pay-in, or end a pay-out (``{"tradeNo", "status", "amount", "variants"}``), then notify its
+        notifyUrl meanwhile."""
         fake = self.server.fake
         try:
             trade_no, status, amount, variants = parse_payment(json.loads(body or b"null"))
-            notification = fake.pay(trade_no, status, amount)
+            if what == "pay-out" and amount is not None:
+                raise ValueError("a pay-out ends for its own amount: give tradeNo and status only")
+            notification = fake.pay(trade_no, status, amount) if what == "pay" else fake.pay_out(trade_no, status)
         except (ValueError, RecursionError) as exc:
             self._json(400, {"error": str(exc)[:300]})
             return
-        order = fake.orders.get(trade_no)
+        order = fake.books.pay_in(trade_no) if what == "pay" else fake.books.pay_out(trade_no)
         notify_url = order.notify_url if order is not None else None
         if notify_url:
             self.server.notifier.start(notify_url, json_bytes(notification), variants)
@@ -269,7 +284,7 @@ def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str
           verbose: bool = False, err: IO[str] | None = None, notify_retry_scale: float = 1.0) -> int:
     """Run until SIGINT/SIGTERM; then write the report (to the open file ``report``, which is closed).
 
-    Returns 1 if any error finding was recorded, 2 when the report could not be written.
+    Returns 1 if a finding that ``fake.fail_on`` fails was recorded, 2 when the report could not be written.
     """
     from .. import report as reports
 
@@ -292,6 +307,9 @@ def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str
         for s, handler in previous.items():
             signal.signal(s, handler)
     final = report_of(fake)
+    where = f"; report: {report.name}" if report is not None else ""
+    print(f"vexora-conformance serve: stopped after {final.exchanges} exchange(s): {final.errors} error(s), "
+          f"{final.warnings} warning(s){where}", file=err or sys.stderr)
     if report is not None:
         try:
             with report:
@@ -302,4 +320,4 @@ def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str
                   "the report follows on standard output", file=err or sys.stderr)
             reports.write_json(final, out)
             return 2
-    return 1 if final.errors else 0
+    return 1 if fake.fail_on.fails(final.findings) else 0

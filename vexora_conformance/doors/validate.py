@@ -21,14 +21,16 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
-from ..contract.rules import rule
-from ..contract.schema.tables import ENDPOINTS as ENDPOINT_NAMES
+from ..contract.registry import NAMES as ENDPOINT_NAMES
+from ..contract.registry import shared_notes
+from ..contract.rules import run_rule
 from ..core.errors import InputError, os_reason
 from ..core.exchange import Exchange
-from ..core.findings import Finding
+from ..core.findings import Finding, Kind
 from ..core.outcome import Judged, Outcome, Sink
+from ..core.records import SKIPPED, Clean, Explained, ReadFailed, Record, Skipped, Unreadable
 from ..judge.exchange import JudgeOptions, PendingDiagnosis, Verdict, judge_exchange, sign_mismatch
 from ..judge.ledger import Ledger
 from ..judge.patterns import DEFAULT_LIMIT
@@ -42,7 +44,7 @@ from .capture import (
     skip_line,
     sniff_format,
 )
-from .fastpath import accept_har_entry, accept_line
+from .fastpath import BadSign, accept_har_entry, accept_line
 from .harsplit import BOM, Broken, Entry, split_har
 
 CHUNK_BYTES = 4 * 1024 * 1024
@@ -50,13 +52,22 @@ MAX_MALFORMED_SHOWN = 20  # per source: a binary file must not drown the report
 IN_FLIGHT_PER_WORKER = 2  # chunks submitted ahead of the one being merged: enough to keep workers busy
 
 
-# One record of a source, in order; its index is its place in the stream (every record has one):
-#   ("s",)                               skipped (other traffic)
-#   ("m", reason)                        unreadable
-#   ("c", endpoint, merchant, tradeNo, platFormTradeNo[, method, path])   clean (the fast path's own tuple;
-#                                        from a worker, method and path only when labels are kept)
-#   ("x", what, verdict)                 judged by the explaining path
-Record = tuple[Any, ...]
+class Shipped(NamedTuple):
+    """An Explained record as a worker ships it: the verdict's fields, flat (a dataclass costs more to pickle)."""
+
+    what: str
+    findings: tuple[Finding, ...]
+    endpoint: str
+    market: str
+    variant: str
+    merchant_no: str | None
+    trade_no: str | None
+    platform_trade_no: str | None
+    body_is_object: bool
+    pending: tuple[int, dict[str, Any], Any, str | None] | None
+
+
+Worked = Clean | Shipped | Skipped | Unreadable  # what one worker returns per record
 
 
 def malformed_finding(reason: str, shown: int) -> Finding | None:
@@ -64,7 +75,7 @@ def malformed_finding(reason: str, shown: int) -> Finding | None:
     if shown > MAX_MALFORMED_SHOWN:
         return None
     tail = "" if shown < MAX_MALFORMED_SHOWN else "; further malformed records not listed"
-    return rule("input.malformed").finding(reason + tail)
+    return run_rule(Kind.INPUT_MALFORMED).finding(reason + tail)
 
 
 def _what(exchange: Exchange) -> str:
@@ -73,38 +84,38 @@ def _what(exchange: Exchange) -> str:
 
 def _judged(item: Any, options: JudgeOptions) -> Record:
     if isinstance(item, Exchange):
-        return "x", _what(item), judge_exchange(item, options, diagnose=False)
+        return Explained(_what(item), judge_exchange(item, options, diagnose=False))
     if isinstance(item, Malformed):
-        return "m", item.reason
-    return ("s",)
+        return Unreadable(item.reason)
+    return SKIPPED
 
 
 def _from_line(line: bytes | None, name: str, index: int, options: JudgeOptions) -> Record | None:
     """One JSON line: the fast path when it can prove the record clean or other traffic, else the explaining one."""
     fast = accept_line(line, options) if line is not None else None
-    return fast if type(fast) is tuple and fast[0] == "c" else _from_fast(fast, line, name, index, options)
-
-
-def _from_fast(fast: Any, line: bytes | None, name: str, index: int, options: JudgeOptions) -> Record | None:
-    """What is not a clean record: other traffic, clean but for the sign, or the explaining path's verdict."""
+    if isinstance(fast, Clean):
+        return fast
     if fast is not None:
         return _skipped_or_bad_sign(fast)
     item = item_from_line(line, name, index)
     return None if item is None else _judged(item, options)
 
 
-def _skipped_or_bad_sign(fast: Any) -> Record:
-    """The fast path's SKIP, or its "clean but for the sign" as the verdict the explaining path would give."""
-    if isinstance(fast, str):  # SKIP
-        return ("s",)
-    _, endpoint, merchant, trade_no, platform, method, path, body, observed = fast
-    verdict = Verdict([sign_mismatch(endpoint)], merchant, trade_no, platform, None, True, endpoint,
-                      PendingDiagnosis(0, body, observed, merchant))
-    return "x", f"{method[:16]} {path[:200]}", verdict
+def _skipped_or_bad_sign(fast: BadSign | Skipped) -> Record:
+    """The fast path's "other traffic", or its "clean but for the sign" as the verdict the explaining path
+    would give."""
+    if type(fast) is Skipped:
+        return SKIPPED
+    assert isinstance(fast, BadSign)
+    c = fast.clean
+    verdict = Verdict(findings=[sign_mismatch(c.endpoint)], endpoint=c.endpoint, market=c.market,
+                      variant=c.variant, merchant_no=c.merchant_no, trade_no=c.trade_no,
+                      platform_trade_no=c.platform_trade_no, body_is_object=True,
+                      pending=PendingDiagnosis(0, fast.body, fast.observed, c.merchant_no))
+    return Explained(f"{c.method[:16]} {c.path[:200]}", verdict)
 
 
-def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None,
-                labels: bool) -> Iterator[tuple[int, Record]]:
+def _sequential(name: str, options: JudgeOptions, stdin: IO[bytes] | None) -> Iterator[tuple[int, Record]]:
     """Every record of one source, in order, with its index (a capture.read_capture that tries the fast path)."""
     with opened_capture(name, stdin) as (stream, fmt, har_dir):
         if fmt == "jsonl":
@@ -130,52 +141,54 @@ def _har_records(stream: Any, name: str, har_dir: Path | None, options: JudgeOpt
             fast = accept_har_entry(piece.text, options) if piece.problem is None else None
             if fast is None:
                 yield index, _judged(capture._har_item(piece, name, index, har_dir), options)
-            elif type(fast) is tuple and fast[0] == "c":
+            elif isinstance(fast, Clean):
                 yield index, fast
             else:  # other traffic, or clean but for the sign
                 yield index, _skipped_or_bad_sign(fast)
             index += 1
         else:
-            yield index, ("m", piece.reason)
+            yield index, Unreadable(piece.reason)
             if isinstance(piece, Broken):
                 return
 
 
-def _compact(record: Record, labels: bool) -> Record:
-    """A record as a worker ships it: a verdict becomes a plain tuple (a dataclass costs more to pickle), and a
-    clean record only what the session needs (its method and path only for a report that names exchanges)."""
-    if record[0] == "c":
-        return record if labels else record[:5]
-    if record[0] != "x":
-        return record
-    v: Verdict = record[2]
+def _compact(record: Record, labels: bool) -> Worked:
+    """A record as a worker ships it: a clean one without its name unless a report names exchanges."""
+    if type(record) is Clean:
+        return record if labels else record._replace(method="", path="")
+    if type(record) is not Explained:
+        return record  # type: ignore[return-value]  # Skipped or Unreadable, shipped as they are
+    v: Verdict = record.verdict
     p = v.pending
-    pending = None if p is None else (p.at, p.body, p.observed, p.merchant_no)
-    return ("x", record[1], tuple(v.findings), v.merchant_no, v.trade_no, v.platform_trade_no, v.body_is_object,
-            v.endpoint, pending)
+    return Shipped(record.what, tuple(v.findings), v.endpoint, v.market, v.variant, v.merchant_no, v.trade_no,
+                   v.platform_trade_no, v.body_is_object,
+                   None if p is None else (p.at, p.body, p.observed, p.merchant_no))
 
 
-def _expand(record: Record) -> Record:
-    if record[0] != "x":
-        return record
-    _, what, findings, merchant, trade_no, platform, is_object, endpoint, pending = record
-    p = None if pending is None else PendingDiagnosis(*pending)
-    return "x", what, Verdict(list(findings), merchant, trade_no, platform, None, is_object, endpoint, p)
+def _expand(record: Worked) -> Record:
+    if type(record) is not Shipped:
+        return record  # type: ignore[return-value]
+    p = None if record.pending is None else PendingDiagnosis(*record.pending)
+    return Explained(record.what, Verdict(
+        findings=list(record.findings), endpoint=record.endpoint, market=record.market, variant=record.variant,
+        merchant_no=record.merchant_no, trade_no=record.trade_no, platform_trade_no=record.platform_trade_no,
+        body_is_object=record.body_is_object, pending=p))
 
 
-def _judge_range(name: str, start: int, end: int, options: JudgeOptions, labels: bool) -> list[Record]:
+def _judge_range(name: str, start: int, end: int, options: JudgeOptions,
+                 labels: bool) -> list[Worked] | ReadFailed:
     """Judge the JSON lines that start inside [start, end), in order (a record's index is its place).
 
-    A file that cannot be read (removed or changed mid-run) gives ``[("error", reason)]``.
+    A file that cannot be read (removed or changed mid-run) gives ``ReadFailed``.
     """
     try:
         return _judge_lines(name, start, end, options, labels)
     except OSError as exc:
-        return [("error", os_reason(exc))]
+        return ReadFailed(os_reason(exc))
 
 
-def _judge_lines(name: str, start: int, end: int, options: JudgeOptions, labels: bool) -> list[Record]:
-    out: list[Record] = []
+def _judge_lines(name: str, start: int, end: int, options: JudgeOptions, labels: bool) -> list[Worked]:
+    out: list[Worked] = []
     with open(name, "rb") as f:
         if start > 0:
             f.seek(start - 1)
@@ -201,7 +214,7 @@ def _parallel(name: str, options: JudgeOptions, jobs: int, size: int,
     with ProcessPoolExecutor(max_workers=workers) as pool:
         # A bounded window of chunks in flight: a merged chunk is released at once, and a fast reader
         # never holds the whole file's results waiting for a slow merge.
-        pending: deque[Future[list[Record]]] = deque()
+        pending: deque[Future[list[Worked] | ReadFailed]] = deque()
 
         def submit() -> None:
             a = next(starts, None)
@@ -219,17 +232,17 @@ def _parallel(name: str, options: JudgeOptions, jobs: int, size: int,
                 raise InputError("a worker process died (out of memory?); try --jobs 1", source=name) from None
             del fut
             submit()
-            if chunk[:1] and chunk[0][0] == "error":
-                raise InputError(f"read failed: {chunk[0][1]} (was the file removed or changed while it was read?)",
-                                 source=name)
+            if isinstance(chunk, ReadFailed):
+                raise InputError(f"read failed: {chunk.reason} (was the file removed or changed while it was "
+                                 "read?)", source=name)
             for record in chunk:
-                yield index, (_expand(record) if record[0] == "x" else record)
+                yield index, _expand(record)
                 index += 1
             del chunk
 
 
 def _stream(name: str, options: JudgeOptions, jobs: int, stdin: IO[bytes] | None,
-            labels: bool) -> Iterator[tuple[int, Record]]:
+            labels: bool = False) -> Iterator[tuple[int, Record]]:
     """Worker processes only for a regular JSON-lines file of more than one chunk; the rest is read in order.
 
     Pipes, FIFOs and devices cannot be cut into byte ranges; anything that cannot be opened is left to the
@@ -246,7 +259,7 @@ def _stream(name: str, options: JudgeOptions, jobs: int, stdin: IO[bytes] | None
                     return _parallel(name, options, jobs, info.st_size, labels)
         except OSError:
             pass
-    return _sequential(name, options, stdin, labels)
+    return _sequential(name, options, stdin)
 
 
 def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_labels: bool = False,
@@ -263,26 +276,26 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
         shown = 0
         ledger.begin(name)
         for index, record in _stream(name, options, jobs, stdin, labels):
-            kind = record[0]
-            if kind == "c":
-                outcome.exchanges += 1
-                outcome.by_endpoint[record[1]] += 1
-                found: list[Finding] = ledger.remember(record[2], record[3], record[4], name, index)
-                what = f"{record[5][:16]} {record[6][:200]}" if labels else None
-            elif kind == "x":
-                verdict: Verdict = record[2]
-                outcome.exchanges += 1
-                outcome.by_endpoint[verdict.endpoint] += 1
+            what: str | None
+            if type(record) is Clean:
+                outcome.judged_exchange(record.endpoint, record.market, record.variant)
+                found: list[Finding] = ledger.remember(record.endpoint, record.merchant_no, record.trade_no,
+                                                       record.platform_trade_no, name, index)
+                what = f"{record.method[:16]} {record.path[:200]}" if labels else None
+            elif type(record) is Explained:
+                verdict: Verdict = record.verdict
+                outcome.judged_exchange(verdict.endpoint, verdict.market, verdict.variant)
                 found = ledger.resolve(verdict, name, index) + ledger.observe(verdict, name, index)
-                what = record[1]
-            elif kind == "s":
+                what = record.what
+            elif type(record) is Skipped:
                 outcome.skipped += 1
                 continue
             else:
+                assert isinstance(record, Unreadable)
                 outcome.malformed += 1
-                outcome.first_malformed = outcome.first_malformed or record[1]
+                outcome.first_malformed = outcome.first_malformed or record.reason
                 shown += 1
-                finding = malformed_finding(record[1], shown)
+                finding = malformed_finding(record.reason, shown)
                 if finding is None:
                     continue
                 found = [finding]
@@ -291,12 +304,13 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
                 found = [f.at(name, index) for f in found]
                 for f in found:
                     outcome.add(f)
-            if kind != "m" and keep_labels:
-                outcome.judged.append(Judged(name, index, what or ""))
+            if what is not None and keep_labels:
+                outcome.judged.append(Judged(name, index, what))
             if sink is not None and (found or labels):
                 sink.record(name, index, what, found)
-            if progress and kind != "m" and outcome.exchanges % 5000 == 0:
+            if progress and type(record) is not Unreadable and outcome.exchanges % 5000 == 0:
                 progress(outcome.exchanges)
+    outcome.notes = shared_notes(outcome.contracts)
     if sink is not None:
         sink.finish(outcome)
     return outcome

@@ -1,51 +1,46 @@
-"""The one judge: an Exchange in, Findings out. Every door (captures, pytest, server) calls it.
+"""The one judge of one exchange: a request (and maybe its answer) in, a Verdict out. Every door calls it.
 
-``judge_exchange`` looks at one exchange alone (pure, safe to run in worker
-processes); ``Session`` adds the rules that need memory across exchanges
-(duplicate tradeNo / platFormTradeNo, the once-per-run unchecked-sign warning).
-Neither raises on bad client data: everything wrong becomes a Finding.
+``judge_exchange`` looks at one exchange alone (pure, safe to run in worker processes): it finds the endpoint
+and the market, then holds the request to that market's contract - its tables, its signing rule, its clock -
+and the answer to that contract's answer table and the endpoint's own checks. Nothing here raises on bad client
+data: everything wrong becomes a Finding. The rules that need memory across exchanges are ``session``'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from ..contract import signing
-from ..contract.registry import (
-    CHECKOUT,
-    ENDPOINTS,
-    NOTIFY,
-    RESPONSE_ROOT,
-    Endpoint,
-    endpoint_for_path,
-    looks_like_notification,
-)
-from ..contract.rules import rule
+from ..contract.endpoint import Answer, Endpoint
+from ..contract.markets import DEFAULT
+from ..contract.registry import CHECKOUT, ENDPOINTS, RESPONSE_ROOT, by_shape, endpoint, route
 from ..contract.schema.compile import SchemaIssue, checker
-from ..contract.schema.tables import load_spec
+from ..contract.schema.generate import schema_for
+from ..contract.schema.tables import Contract
 from ..core.exchange import NOT_PARSED, Exchange, Request, Response
-from ..core.findings import Finding, json_pointer
+from ..core.findings import Finding, Kind, Severity, json_pointer
 from ..core.jsontext import JSONTextError, duplicate_keys, loads
 
-# Schema keywords -> kinds of finding (each endpoint gives a kind its own rule id).
-REQUEST_RULES = {"required": "request.required", "type": "request.type", "enum": "request.enum",
-                 "conflict": "doc.conflict"}
-RESPONSE_RULES = {"required": "response.required", "type": "response.type", "enum": "response.format",
-                  "conflict": "doc.conflict"}
 OK = "OK"  # the notification's documented acknowledgement: plain text, case-sensitive
 
+# Schema keywords -> kinds of finding (each endpoint gives a kind its own rule id).
+_BODY_KINDS = {"required": Kind.REQUIRED, "type": Kind.TYPE, "enum": Kind.ENUM, "conflict": Kind.DOC_CONFLICT,
+               "should": Kind.ADVICE}
+_ANSWER_KINDS = {"required": Kind.RESPONSE_REQUIRED, "type": Kind.RESPONSE_TYPE, "conflict": Kind.DOC_CONFLICT}
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class JudgeOptions:
     secret: signing.Secret | None = None
     merchant_no: str | None = None
-    strict: bool = False
+    strict_tables: bool = False  # the tables only: another reading (the page's example) is a doc.conflict
     skew_window_s: float = 300.0
     # Reference time when the exchange carries none (the live doors pass time.time); None: no skew check.
     clock: Callable[[], float] | None = None
+    market: str = DEFAULT  # the market of an exchange whose path names none
 
 
 @dataclass(frozen=True)
@@ -61,17 +56,19 @@ class PendingDiagnosis:
     merchant_no: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Verdict:
-    """What one exchange showed: its own findings and the keys the session remembers."""
+    """What one exchange showed: its own findings, and the keys the session remembers."""
 
     findings: list[Finding]
+    endpoint: str = "checkout"
+    market: str = DEFAULT
+    variant: str = DEFAULT  # the contract that judged it: the market's own, or "shared"
     merchant_no: str | None = None
-    trade_no: str | None = None
-    platform_trade_no: str | None = None
+    trade_no: str | None = None  # a tradeNo that must be unique in the endpoint's space
+    platform_trade_no: str | None = None  # a platFormTradeNo an answer gave (unique across the run)
     body: dict[str, Any] | None = None  # the parsed request body, when it was an object
     body_is_object: bool = False  # kept when ``body`` is dropped to ship a verdict between processes
-    endpoint: str = "checkout"
     pending: PendingDiagnosis | None = None  # only when judged with ``diagnose=False``
 
 
@@ -82,8 +79,7 @@ def diagnosis_hint(d: signing.Diagnosis) -> str:
 def complete_diagnosis(findings: list[Finding], at: int, hint: str, **details: Any) -> list[Finding]:
     """``findings`` with the sign finding at ``at`` given its diagnosis."""
     done = list(findings)
-    f = done[at]
-    done[at] = f.with_hint(hint, **details)
+    done[at] = done[at].with_hint(hint, **details)
     return done
 
 
@@ -93,126 +89,47 @@ def diagnosed_in_full(findings: list[Finding], pending: PendingDiagnosis, secret
     return complete_diagnosis(findings, pending.at, diagnosis_hint(d), diagnosis=list(d.matches))
 
 
-# The cross-exchange findings, worded once for every session (the doors' Session, validate's Ledger, Dask).
-
-def unchecked_warning() -> Finding:
-    return rule("sign.unchecked").finding("signatures were not checked (no app secret given)")
-
-
-def duplicate_trade_no(trade_no: str, first: str) -> Finding:
-    return rule("trade-no.duplicate").finding(f"tradeNo {trade_no!r} was already used by {first}", "/tradeNo")
-
-
-def duplicate_platform_trade_no(platform: str, first: str) -> Finding:
-    return rule("response.platform-trade-no.duplicate").finding(
-        f"platFormTradeNo {platform!r} was already returned to {first}", RESPONSE_ROOT + "/data/platFormTradeNo")
-
-
-@dataclass
-class Session:
-    """Memory across exchanges: which tradeNos and platFormTradeNos were seen, and where first.
-
-    Identity is the order of arrival, never the label: the same file given twice
-    (``validate f f``) has the same labels and is still two sets of requests.
-    This one keeps labels in dicts (the live doors see few exchanges); ``validate``
-    uses ``ledger.Ledger``, which keeps the same rules in tens of bytes per exchange.
-    """
-
-    options: JudgeOptions = field(default_factory=JudgeOptions)
-    trade_nos: dict[tuple[str | None, str], tuple[int, str]] = field(default_factory=dict)
-    platform_trade_nos: dict[str, tuple[int, str]] = field(default_factory=dict)
-    warned_unchecked: bool = False
-    arrivals: int = 0
-
-    def first_trade_no(self, merchant: str | None, trade_no: str, source: str, index: int) -> str | None:
-        """Where this merchant's tradeNo was first used (None, and remembered here, when this is the first)."""
-        this = (self.arrivals, f"{source}#{index}")
-        first = self.trade_nos.setdefault((merchant, trade_no), this)
-        return None if first is this else first[1]
-
-    def first_platform_trade_no(self, platform: str, source: str, index: int) -> str | None:
-        this = (self.arrivals, f"{source}#{index}")
-        first = self.platform_trade_nos.setdefault(platform, this)
-        return None if first is this else first[1]
-
-    def observe(self, verdict: Verdict, source: str, index: int) -> list[Finding]:
-        """Cross-exchange findings for a verdict, in the order exchanges arrive."""
-        return self.observe_keys(verdict.body_is_object, verdict.merchant_no, verdict.trade_no,
-                                 verdict.platform_trade_no, source, index)
-
-    def observe_keys(self, body_is_object: bool, merchant: str | None, trade_no: str | None,
-                     platform: str | None, source: str, index: int) -> list[Finding]:
-        found: list[Finding] = []
-        self.arrivals += 1
-        if self.options.secret is None and not self.warned_unchecked and body_is_object:
-            self.warned_unchecked = True
-            found.append(unchecked_warning())
-        if trade_no is not None:
-            first = self.first_trade_no(merchant, trade_no, source, index)
-            if first is not None:
-                found.append(duplicate_trade_no(trade_no, first))
-        if platform is not None:
-            first = self.first_platform_trade_no(platform, source, index)
-            if first is not None:
-                found.append(duplicate_platform_trade_no(platform, first))
-        return found
-
-    def resolve(self, verdict: Verdict, source: str, index: int) -> list[Finding]:
-        """The verdict's findings with a pending diagnosis completed (here: searched in full, every time)."""
-        p = verdict.pending
-        if p is None or self.options.secret is None:
-            return verdict.findings
-        return diagnosed_in_full(verdict.findings, p, self.options.secret)
-
-    def conclude(self, verdict: Verdict, source: str, index: int) -> list[Finding]:
-        """The verdict's own findings plus the cross-exchange ones, stamped with where the exchange came from."""
-        found = self.resolve(verdict, source, index) + self.observe(verdict, source, index)
-        return [f.at(source, index) for f in found]
-
-
-def judge(exchange: Exchange, session: Session) -> list[Finding]:
-    """All findings for one exchange, stamped with its source and index."""
-    return session.conclude(judge_exchange(exchange, session.options), exchange.source, exchange.index)
-
-
 def judge_exchange(exchange: Exchange, options: JudgeOptions, diagnose: bool = True) -> Verdict:
-    """One exchange alone: the request against its endpoint's tables and signing rule, then the answer.
+    """One exchange alone: the request against its market's contract and the signing rule, then the answer.
 
     With ``diagnose=False`` a wrong sign's mistake is left for the session to name (``Verdict.pending``).
     """
     found: list[Finding] = []
     req = exchange.request
     body = _parse_body(req.body, req.parsed)
-    endpoint = endpoint_of(exchange, body)
-    _check_envelope(endpoint, req, options, found)
+    ep, market = recognise(exchange, body, options)
+    contract = ep.contract(market)
+    merchant = _merchant(req)
+    _check_envelope(ep, contract, req, options, found)
     if not isinstance(body, dict):
-        found.append(rule(endpoint.rule("request.json")).finding(_not_an_object(req, body)))
-        return Verdict(found, _merchant(req), endpoint=endpoint.name)
-    _check_duplicates(body, endpoint.rule("request.duplicate-key"), "", found)
-    _check_body(endpoint, body, options, found)
-    pending = _check_sign(endpoint, body, req, options, found, diagnose)
-    if endpoint.checks_skew:
-        _check_skew(endpoint, body, exchange.time, options, found)
+        found.append(ep.rule(Kind.JSON).finding(_not_an_object(req, body)))
+        return Verdict(findings=found, endpoint=ep.name, market=market, variant=contract.variant,
+                       merchant_no=merchant)
+    _check_duplicates(body, ep.rule(Kind.DUPLICATE_KEY).finding, "", found)
+    _check_body(ep, contract, body, options, found)
+    pending = _check_sign(ep, body, req, options, found, diagnose)
+    if ep.checks_skew:
+        _check_skew(ep, body, exchange.time, options, found)
     platform = None
     if exchange.response is not None:
-        if endpoint.answer == "ok-text":
-            _check_ok_reply(exchange.response, found)
+        if ep.answer is Answer.OK_TEXT:
+            _check_ok_reply(ep, exchange.response, found)
         else:
-            platform = _check_response(endpoint, exchange.response, body, options, found)
+            platform = _check_response(ep, contract, exchange.response, body, options, found)
     trade_no = body.get("tradeNo")
-    remembered = endpoint.remembers and isinstance(trade_no, str) and trade_no
-    return Verdict(found, _merchant(req), trade_no if remembered else None,
-                   platform if endpoint.remembers else None, body, True, endpoint.name, pending)
+    remembered = ep.trade_no_space is not None and isinstance(trade_no, str) and trade_no
+    return Verdict(findings=found, endpoint=ep.name, market=market, variant=contract.variant, merchant_no=merchant,
+                   trade_no=trade_no if remembered else None,
+                   platform_trade_no=platform if ep.unique_platform_trade_no else None, body=body,
+                   body_is_object=True, pending=pending)
 
 
-def endpoint_of(exchange: Exchange, body: Any = None) -> Endpoint:
-    """The door's word first (the fake knows what it received), else the path, else the body's shape."""
-    if exchange.endpoint is not None:
-        return ENDPOINTS[exchange.endpoint]
-    by_path = endpoint_for_path(exchange.request.path)
-    if by_path is not None:
-        return by_path
-    return NOTIFY if looks_like_notification(body) else CHECKOUT
+def recognise(exchange: Exchange, body: Any, options: JudgeOptions) -> tuple[Endpoint, str]:
+    """(the endpoint, the market): the door's word first (the fake knows what it received), else the path, else
+    the body's shape; the market from the path's prefix, else the run's."""
+    by_path, market = route(exchange.request.path)
+    named = endpoint(exchange.endpoint) if exchange.endpoint is not None else None
+    return named or by_path or by_shape(body) or CHECKOUT, market or options.market
 
 
 # --- the request line and headers ---
@@ -226,25 +143,46 @@ def _merchant(req: Request) -> str | None:
     return req.headers.get("merchantno")
 
 
-def _check_envelope(endpoint: Endpoint, req: Request, options: JudgeOptions, found: list[Finding]) -> None:
+def path_problem(ep: Endpoint, contract: Contract, path: str) -> tuple[Kind, str] | None:
+    """Why a request's path is not the market's documented one: another market's spelling only advises."""
+    if path.endswith(contract.path):
+        return None
+    shown = repr(path[:200])
+    others = sorted(p for p in ep.spec.paths() if p != contract.path and path.endswith(p))
+    if others:
+        return Kind.ADVICE, (f"path {shown} is another market's spelling ({others[0]}); the "
+                             f"{contract.variant} page writes {contract.path}")
+    return Kind.PATH, f"path {shown} does not end with {contract.path}"
+
+
+def _check_envelope(ep: Endpoint, contract: Contract, req: Request, options: JudgeOptions,
+                    found: list[Finding]) -> None:
     if req.method.upper() != "POST":
-        found.append(rule(endpoint.rule("request.method")).finding(f"method is {req.method[:16]!r}, not POST"))
-    if endpoint.sent_by_merchant and not req.path.endswith(endpoint.path):
-        found.append(rule(endpoint.rule("request.path")).finding(
-            f"path {req.path[:200]!r} does not end with {endpoint.path}"))
+        found.append(ep.rule(Kind.METHOD).finding(f"method is {req.method[:16]!r}, not POST"))
+    if ep.sent_by_merchant:
+        problem = path_problem(ep, contract, req.path)
+        if problem is not None:
+            found.append(ep.rule(problem[0]).finding(problem[1], basis=contract.page))
     ctype = req.headers.get("content-type")
     if not is_json_content_type(ctype):
         shown = "missing" if ctype is None else repr(ctype[:80])
-        found.append(rule(endpoint.rule("request.content-type")).finding(
-            f"Content-Type is {shown}, not application/json"))
-    if endpoint.merchant_header == "none":
+        found.append(ep.rule(Kind.CONTENT_TYPE).finding(f"Content-Type is {shown}, not application/json"))
+    row = next((f for f in contract.table("header") if f.name == "merchantNo"), None)
+    if row is None:
         return
     merchant = req.headers.get("merchantno")
     if merchant is None or not merchant.strip():
-        found.append(rule(endpoint.rule("request.merchant-no")).finding(
-            "the merchantNo header is " + ("missing" if merchant is None else "empty")))
+        missing = "missing" if merchant is None else "empty"
+        if row.required:
+            found.append(ep.rule(Kind.MERCHANT_NO).finding(f"the merchantNo header is {missing}",
+                                                           basis=contract.source_of("header", "merchantNo")))
+        else:  # the page marks it optional, every other market requires it
+            found.append(ep.rule(Kind.ADVICE).finding(
+                f"the merchantNo header is {missing}: the {contract.variant} page marks it not required, other "
+                "markets' pages require it", hint="Send your merchant number in the 'merchantNo' header.",
+                basis=contract.source_of("header", "merchantNo")))
     elif options.merchant_no is not None and merchant != options.merchant_no:
-        found.append(rule(endpoint.rule("request.merchant-no")).finding(
+        found.append(ep.rule(Kind.MERCHANT_NO).finding(
             f"merchantNo header is {merchant[:40]!r}, expected {options.merchant_no!r}"))
 
 
@@ -259,10 +197,11 @@ def _parse_body(raw: str | bytes | None, parsed: Any) -> Any:
         return exc
 
 
-def _check_duplicates(body: dict[str, Any], rule_id: str, root: str, found: list[Finding]) -> None:
+def _check_duplicates(body: dict[str, Any], finding: Callable[..., Finding], root: str,
+                      found: list[Finding]) -> None:
     for pointer in duplicate_keys(body):
         key = pointer.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~")
-        found.append(rule(rule_id).finding(
+        found.append(finding(
             f"{key[:60]!r} appears more than once in one object; the last value was judged and signed, "
             "but a parser that keeps the first would see another body", root + pointer))
 
@@ -279,67 +218,97 @@ def _not_an_object(req: Request, body: Any) -> str:
     return f"the body is {kind}, not a JSON object"
 
 
-# --- the body against the documented tables ---
+# --- the body against the market's tables ---
 
 
 @cache
-def _format_hints(endpoint: str, table: str) -> dict[str, str]:
-    """pointer -> the page's sentence behind the refinement, as a hint."""
+def _hints(ep_name: str, variant: str, table: str, advice: bool) -> dict[str, str]:
+    """pointer -> the page's sentence behind the field's rules (or, with ``advice``, behind what it advises), as a
+    hint: the first one of each field."""
+    contract = ENDPOINTS[ep_name].contract(None if variant == "shared" else variant)
     hints: dict[str, str] = {}
-    for ref in load_spec(endpoint).refinements:
+    for ref in contract.refinements:
         part, _, name = ref.field.partition(".")
-        if part == table:
+        if part == table and ref.keyword != "nullable-unless-success" and (ref.strength != "must") == advice:
             hints.setdefault("/" + name.replace(".", "/"), f"the page says: {ref.source}")
     return hints
 
 
-def _issue_finding(endpoint: Endpoint, issue: SchemaIssue, table: str) -> Finding:
-    kinds = REQUEST_RULES if table == "body" else RESPONSE_RULES
-    kind = kinds.get(issue.keyword, "request.format" if table == "body" else "response.format")
-    if table == "body" and issue.pointer == "/sign" and kind in ("request.required", "request.format"):
-        kind = "sign.missing" if kind == "request.required" else "sign.format"
-    rule_id = "doc.conflict" if kind == "doc.conflict" else endpoint.rule(kind)
+def _body_kind(issue: SchemaIssue) -> Kind:
+    if issue.pointer == "/sign" and issue.keyword not in ("type", "conflict", "should"):
+        return Kind.SIGN_MISSING if issue.keyword == "required" else Kind.SIGN_FORMAT
+    kind = _BODY_KINDS.get(issue.keyword)
+    if kind is not None:
+        return kind
+    return Kind.AMOUNT if issue.pointer == "/amount" else Kind.FORMAT
+
+
+def _issue_finding(ep: Endpoint, contract: Contract, issue: SchemaIssue, table: str) -> Finding:
+    kind = _body_kind(issue) if table == "body" else _ANSWER_KINDS.get(issue.keyword, Kind.RESPONSE_FORMAT)
     where = issue.pointer[1:].replace("/", ".") or "body"
-    hint = _format_hints(endpoint.name, table).get(issue.pointer) if rule_id.endswith(".format") else None
+    hint = None
+    if kind in (Kind.FORMAT, Kind.AMOUNT, Kind.ADVICE, Kind.ENUM, Kind.RESPONSE_FORMAT):
+        hint = _hints(ep.name, contract.variant, table, kind is Kind.ADVICE).get(issue.pointer)
+    elif kind is Kind.REQUIRED:
+        required = [f.name for f in contract.table("body") if f.required]
+        hint = f"The {contract.variant} table requires {', '.join(required)}."
     pointer = RESPONSE_ROOT + issue.pointer if table == "response" else issue.pointer
-    return rule(rule_id).finding(f"{'response ' if table == 'response' else ''}{where} {issue.message}", pointer, hint)
+    name = issue.pointer[1:].split("/", 1)[0]
+    text = f"{'response ' if table == 'response' else ''}{where} {issue.message}"
+    return ep.rule(kind).finding(text, pointer, hint, basis=contract.source_of(table, name) if name else contract.page)
 
 
-def _add_issues(endpoint: Endpoint, issues: list[SchemaIssue], table: str, found: list[Finding]) -> None:
+def _add_issues(ep: Endpoint, contract: Contract, issues: list[SchemaIssue], table: str,
+                found: list[Finding]) -> None:
     """One finding per (rule, field): a URL failing both its pattern and its format is one problem."""
     seen: set[tuple[str, str | None]] = set()
     for issue in issues:
-        f = _issue_finding(endpoint, issue, table)
+        f = _issue_finding(ep, contract, issue, table)
         if (f.rule, f.pointer) not in seen:
             seen.add((f.rule, f.pointer))
             found.append(f)
 
 
-def _check_body(endpoint: Endpoint, body: dict[str, Any], options: JudgeOptions, found: list[Finding]) -> None:
-    name = endpoint.schema("request-body", options.strict)
+@cache
+def documented_fields(ep_name: str, variant: str) -> frozenset[str] | None:
+    """The body fields a contract documents (and the other names its conflicts give them); None: not stored."""
+    contract = ENDPOINTS[ep_name].contract(None if variant == "shared" else variant)
+    if contract.open_body:
+        return None
+    names = {f.name for f in contract.table("body")}
+    names |= {c.example_type for c in contract.conflicts if c.field.startswith("body.")
+              and c.example_type not in ("string", "integer", "number", "boolean", "absent")}
+    return frozenset(names)
+
+
+def _check_body(ep: Endpoint, contract: Contract, body: dict[str, Any], options: JudgeOptions,
+                found: list[Finding]) -> None:
+    name = schema_for(ep.name, contract.variant, "request-body", options.strict_tables)
     if name is not None:
-        _add_issues(endpoint, checker(name)(body), "body", found)
-    documented = endpoint.documented_fields
+        _add_issues(ep, contract, checker(name)(body), "body", found)
+    documented = documented_fields(ep.name, contract.variant)
+    if documented is None:
+        return
     for key in body:
         if key not in documented:
-            found.append(rule(endpoint.rule("request.unknown-field")).finding(
-                f"{key[:60]!r} is not a documented body field (it is still signed)", json_pointer(key)))
+            found.append(ep.rule(Kind.UNKNOWN_FIELD).finding(
+                f"{key[:60]!r} is not a documented body field of the {contract.variant} page (it is still signed)",
+                json_pointer(key), basis=contract.page))
 
 
-def _check_sign(endpoint: Endpoint, body: dict[str, Any], req: Request, options: JudgeOptions,
+def _check_sign(ep: Endpoint, body: dict[str, Any], req: Request, options: JudgeOptions,
                 found: list[Finding], diagnose: bool) -> PendingDiagnosis | None:
     for amb in signing.ambiguities(body):
-        found.append(rule(endpoint.rule("sign.ambiguous")).finding(f"{amb.key[:60]!r}: {amb.message}",
-                                                                  json_pointer(amb.key), ambiguity=amb.id))
+        found.append(ep.rule(Kind.SIGN_AMBIGUOUS).finding(f"{amb.key[:60]!r}: {amb.message}",
+                                                          json_pointer(amb.key), ambiguity=amb.id))
     observed = body.get("sign")
     if options.secret is None or observed is None or signing.verify(body, options.secret):
         return None
-    format_rule = endpoint.rule("sign.format")
-    at = next((i for i, f in enumerate(found) if f.rule == format_rule), None)
+    at = next((i for i, f in enumerate(found) if f.kind is Kind.SIGN_FORMAT), None)
     if at is None:  # not already reported as a format problem: a mismatch, to which the diagnosis is added
         at = len(found)
-        found.append(sign_mismatch(endpoint.name))
-    if not endpoint.diagnoses:  # the provider's sign (a notification): no client mistake to name
+        found.append(sign_mismatch(ep.name))
+    if not ep.diagnoses:  # the provider's sign (a notification): no client mistake to name
         found[:] = complete_diagnosis(found, at, "the notification was not signed with this app secret",
                                       diagnosis=[])
         return None
@@ -351,9 +320,9 @@ def _check_sign(endpoint: Endpoint, body: dict[str, Any], req: Request, options:
 
 
 @cache
-def sign_mismatch(endpoint: str) -> Finding:
+def sign_mismatch(ep_name: str) -> Finding:
     """The finding for a sign that does not verify, before its diagnosis is added (findings are immutable)."""
-    return rule(ENDPOINTS[endpoint].rule("sign.mismatch")).finding(
+    return ENDPOINTS[ep_name].rule(Kind.SIGN_MISMATCH).finding(
         "sign does not match the reference signature of this body", "/sign")
 
 
@@ -379,12 +348,12 @@ def skew_exceeded(body: dict[str, Any], when: float | None, options: JudgeOption
     return gap is not None and abs(gap) > options.skew_window_s
 
 
-def _check_skew(endpoint: Endpoint, body: dict[str, Any], when: float | None, options: JudgeOptions,
+def _check_skew(ep: Endpoint, body: dict[str, Any], when: float | None, options: JudgeOptions,
                 found: list[Finding]) -> None:
     gap = _skew(body, when, options)
     if gap is not None and abs(gap) > options.skew_window_s:
         direction = "ahead of" if gap > 0 else "behind"
-        found.append(rule(endpoint.rule("timestamp.skew")).finding(
+        found.append(ep.rule(Kind.TIMESTAMP_SKEW).finding(
             f"timestamp is {abs(gap):.0f} s {direction} the time the request was sent "
             f"(window ±{options.skew_window_s:.0f} s)", "/timestamp"))
 
@@ -392,19 +361,19 @@ def _check_skew(endpoint: Endpoint, body: dict[str, Any], when: float | None, op
 # --- the answer ---
 
 
-def _check_response(endpoint: Endpoint, resp: Response, request_body: dict[str, Any], options: JudgeOptions,
-                    found: list[Finding]) -> str | None:
+def _check_response(ep: Endpoint, contract: Contract, resp: Response, request_body: dict[str, Any],
+                    options: JudgeOptions, found: list[Finding]) -> str | None:
     body = _parse_body(resp.body, resp.parsed)
     if not isinstance(body, dict):
         reason = "empty" if body is NOT_PARSED else (str(body) if isinstance(body, JSONTextError) else "not an object")
-        found.append(rule(endpoint.rule("response.json")).finding(f"response body (HTTP {resp.status}) is {reason}"))
+        found.append(ep.rule(Kind.RESPONSE_JSON).finding(f"response body (HTTP {resp.status}) is {reason}"))
         return None
-    _check_duplicates(body, endpoint.rule("response.duplicate-key"), RESPONSE_ROOT, found)
-    name = endpoint.schema("response-body", options.strict)
+    _check_duplicates(body, ep.rule(Kind.RESPONSE_DUPLICATE_KEY).finding, RESPONSE_ROOT, found)
+    name = schema_for(ep.name, contract.variant, "response-body", options.strict_tables)
     if name is not None:
-        _add_issues(endpoint, checker(name)(body), "response", found)
-    for check in endpoint.answer_checks:
-        found.extend(check(endpoint, request_body, body))
+        _add_issues(ep, contract, checker(name)(body), "response", found)
+    for check in ep.answer_checks:
+        found.extend(check(ep, request_body, body))
     return platform_trade_no(body)
 
 
@@ -427,26 +396,28 @@ def ok_reply_problem(status: int, text: str) -> str | None:
     return f"answered {shown!r}, not exactly {OK!r}" if text.strip() != OK else "padded"
 
 
-_BAD_SIGN = frozenset(NOTIFY.rule(k) for k in ("sign.missing", "sign.format", "sign.mismatch"))
+_BAD_SIGN = frozenset({Kind.SIGN_MISSING, Kind.SIGN_FORMAT, Kind.SIGN_MISMATCH})
 
 
-def _check_ok_reply(resp: Response, found: list[Finding]) -> None:
+def _check_ok_reply(ep: Endpoint, resp: Response, found: list[Finding]) -> None:
     """The merchant's answer to a notification: OK to a valid one, anything else to one that is not."""
     raw = resp.body if resp.body is not None else ""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     problem = ok_reply_problem(resp.status, text)
-    broken = [f for f in found if f.severity == "error"]
+    broken = [f for f in found if f.severity is Severity.ERROR]
     if broken:
         if problem is None or problem == "padded":  # acknowledged what it should have refused
-            if any(f.rule in _BAD_SIGN for f in broken):
-                found.append(rule("notify.accepts-bad-sign").finding(
+            if any(f.kind in _BAD_SIGN for f in broken):
+                found.append(ep.rule(Kind.ACCEPTS_BAD_SIGN).finding(
                     "the handler answered OK to a notification whose sign does not verify", RESPONSE_ROOT))
             else:
-                found.append(rule("notify.malformed-accepted").finding(
+                found.append(ep.rule(Kind.MALFORMED_ACCEPTED).finding(
                     f"the handler answered OK to a notification that breaks the contract ({broken[0].rule})",
                     RESPONSE_ROOT))
+        else:  # refused: the handler did the right thing, and what was wrong with the message is not its fault
+            found[:] = [f for f in found if f.severity is not Severity.ERROR]
     elif problem == "padded":
-        found.append(rule("notify.reply-padded").finding("the handler answered OK with white space around it",
-                                                         RESPONSE_ROOT))
+        found.append(ep.rule(Kind.REPLY_PADDED).finding("the handler answered OK with white space around it",
+                                                        RESPONSE_ROOT))
     elif problem is not None:
-        found.append(rule("notify.reply").finding(f"the handler {problem}", RESPONSE_ROOT))
+        found.append(ep.rule(Kind.REPLY).finding(f"the handler {problem}", RESPONSE_ROOT))

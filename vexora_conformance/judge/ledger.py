@@ -1,6 +1,6 @@
 """The session of a ``validate`` run: the judge's cross-exchange rules, in memory that stays small.
 
-It keeps the same rules as ``judge.Session`` (duplicate tradeNo per merchant,
+It keeps the same rules as ``session.Session`` (duplicate tradeNo per merchant,
 duplicate platFormTradeNo, the unchecked-sign warning) but remembers keys by
 position in ``seen.FirstSeen`` and turns a position back into ``file#index``
 only when a finding needs it; wrong signs are diagnosed once per pattern
@@ -13,9 +13,10 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from ..core.findings import Finding
-from .exchange import Session, Verdict, complete_diagnosis
+from .exchange import Verdict, complete_diagnosis
 from .patterns import DEFAULT_LIMIT, DiagnosisMemory
 from .seen import FirstSeen
+from .session import Session, trade_space
 
 
 @dataclass
@@ -46,34 +47,37 @@ class Ledger(Session):
         self._next = max(self._next, position + 1)
         return position
 
-    def remember(self, merchant: str | None, trade_no: str | None, platform: str | None, source: str,
-                 index: int) -> list[Finding]:
+    def remember(self, endpoint: str, merchant: str | None, trade_no: str | None, platform: str | None,
+                 source: str, index: int) -> list[Finding]:
         """``observe_keys`` for a clean record (its body is an object): the same findings, on the path every
         clean record of a capture takes."""
         if self.options.secret is None and not self.warned_unchecked:
-            return self.observe_keys(True, merchant, trade_no, platform, source, index)
-        if trade_no is None and platform is None:
+            return self.observe_keys(endpoint, True, merchant, trade_no, platform, source, index)
+        space = trade_space(endpoint)
+        key = _trade_key(merchant, space, trade_no) if space is not None and trade_no is not None else None
+        if key is None and platform is None:
             self.arrivals += 1
             return []
         position = self._position(source, index)
         first_trade = first_platform = None
-        if trade_no is not None:
-            first_trade = self._trade.first(_trade_key(merchant, trade_no), position)
+        if key is not None:
+            first_trade = self._trade.first(key, position)
         if platform is not None:
             first_platform = self._platform.first(platform, position)
         if first_trade is None and first_platform is None:
             self.arrivals += 1
             return []
         # A repeat (rare): the general path words the findings; looking the keys up again finds the first.
-        return self.observe_keys(True, merchant, trade_no if first_trade is not None else None,
+        return self.observe_keys(endpoint, True, merchant, trade_no if first_trade is not None else None,
                                  platform if first_platform is not None else None, source, index)
 
     def label(self, position: int) -> str:
         start, source = self._runs[bisect_right(self._starts, position) - 1]
         return f"{source}#{position - start}"
 
-    def first_trade_no(self, merchant: str | None, trade_no: str, source: str, index: int) -> str | None:
-        first = self._trade.first(_trade_key(merchant, trade_no), self._position(source, index))
+    def first_trade_no(self, merchant: str | None, space: str, trade_no: str, source: str,
+                       index: int) -> str | None:
+        first = self._trade.first(_trade_key(merchant, space, trade_no), self._position(source, index))
         return None if first is None else self.label(first)
 
     def first_platform_trade_no(self, platform: str, source: str, index: int) -> str | None:
@@ -95,7 +99,7 @@ class Ledger(Session):
         return self._memory.searches if self._memory is not None else 0
 
 
-def _trade_key(merchant: str | None, trade_no: str) -> str:
-    """One text per (merchant, tradeNo): the length prefix keeps ("ab", "c") apart from ("a", "bc"), and a
-    request without a merchantNo header apart from every merchant's."""
-    return ("\0" + trade_no) if merchant is None else f"{len(merchant)}:{merchant}{trade_no}"
+def _trade_key(merchant: str | None, space: str, trade_no: str) -> str:
+    """One text per (merchant, space, tradeNo): the length prefix keeps ("ab", "c") apart from ("a", "bc"), and a
+    request without a merchantNo header apart from every merchant's; the space is one of a few fixed words."""
+    return f"{space}\0{trade_no}" if merchant is None else f"{space}:{len(merchant)}:{merchant}{trade_no}"

@@ -65,9 +65,13 @@ class TextReport:
             lines.append(f"  {self.c(f.severity, f'{f.severity:<7}')} {f.rule}{one_line(f'{field}: {f.message}')}")
             if f.hint:
                 lines.append(self.c("dim", f"          hint: {one_line(f.hint)}"))
+            if f.basis:
+                lines.append(self.c("dim", f"          basis: {one_line(f.basis)}"))
         self.out.write("\n".join(lines) + "\n")
 
     def finish(self, outcome: Outcome) -> None:
+        for line in outcome.notes:
+            print(self.c("dim", f"note: {line}"), file=self.out)
         verdict = "FAIL" if outcome.errors else "PASS"
         print(self.c("error" if outcome.errors else "bold", f"{verdict}: {_counts_line(outcome)}"), file=self.out)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .generate import CONFLICT_KEY, SCHEMAS
+from .generate import CONFLICT_KEY, SHOULD_KEY, schema_names
 
 ANNOTATIONS = {"$schema", "$id", "title", "description"}
 
@@ -47,9 +47,9 @@ def schema_dir() -> Path:
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    """A schema document by name (``checkout-request-body``, ``...strict``); see ``SCHEMAS``."""
-    if name not in SCHEMAS:
-        raise KeyError(f"unknown schema {name!r}; known: {', '.join(SCHEMAS)}")
+    """A schema document by name (``mexico/checkout-request-body``, ``...strict``); see ``schema_names``."""
+    if name not in schema_names():
+        raise KeyError(f"unknown schema {name!r}; known: {', '.join(schema_names())}")
     path = schema_dir() / f"{name}.schema.json"
     doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return doc
@@ -88,11 +88,38 @@ TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a number
 
 # --- formats: checked without extra dependencies, the same way for every door ---
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def is_email(value: str) -> bool:
-    return bool(EMAIL.match(value))
+    return bool(EMAIL.fullmatch(value))
+
+
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema (ECMA-262) pattern compiled with its meaning in Python.
+
+    ECMA's ``$`` matches only at the end of the text; Python's also before a final newline, so ``"300\n"``
+    would pass ``^[0-9]+$``. Every unescaped ``$`` outside a character class becomes ``\\Z``.
+    """
+    out, in_class, escaped = [], False, False
+    for ch in pattern:
+        if escaped:
+            out.append(ch)
+            escaped = False
+        elif ch == "\\":
+            out.append(ch)
+            escaped = True
+        elif ch == "[":
+            in_class = True
+            out.append(ch)
+        elif ch == "]":
+            in_class = False
+            out.append(ch)
+        elif ch == "$" and not in_class:
+            out.append(r"\Z")
+        else:
+            out.append(ch)
+    return re.compile("".join(out))
 
 
 # scheme://host[:port] then only characters urlsplit neither strips nor refuses: certainly a URI with a host.
@@ -103,6 +130,8 @@ def is_uri(value: str) -> bool:
     """A scheme and a host, as ``urlsplit`` reads them (the plain common form is decided without it)."""
     if _PLAIN_URI.match(value):
         return True
+    if not value.isprintable():  # urlsplit quietly drops tabs and newlines (WHATWG): a URI holds none
+        return False
     try:
         parts = urlsplit(value)
     except ValueError:
@@ -124,8 +153,9 @@ def format_checker() -> Any:
     return checker
 
 
+@cache
 def validator(name: str) -> Any:
-    """A jsonschema Draft 2020-12 validator for a bundled schema, formats asserted."""
+    """A jsonschema Draft 2020-12 validator for a bundled schema, formats asserted (built once per name)."""
     import jsonschema
 
     return jsonschema.Draft202012Validator(load_schema(name), format_checker=format_checker())
@@ -152,6 +182,8 @@ def _compile(schema: dict[str, Any]) -> Check:
     if unknown:
         raise ValueError(f"schema keyword(s) not supported by the compiler: {sorted(unknown)}")
     rest = tuple(_KEYWORDS[k](schema) for k in _KEYWORDS if k in schema and k != "type")
+    if SHOULD_KEY in schema:
+        rest = (*rest, _should(schema[SHOULD_KEY]))
     if "type" not in schema:
         def unchecked_type(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
             for c in rest:
@@ -208,12 +240,66 @@ def _type(schema: dict[str, Any]) -> Check:
 
 def _required(schema: dict[str, Any]) -> Check:
     names = tuple(schema["required"])
+    props = schema.get("properties", {})
+    # A field another reading names differently (paymentUrl / paymentLink): that name present is the conflict.
+    renamed = {n: props[n][CONFLICT_KEY]["example"] for n in names
+               if isinstance(props.get(n), dict) and CONFLICT_KEY in props[n]
+               and props[n][CONFLICT_KEY].get("example") not in (None, "absent", *TYPE_WORDS)}
 
     def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
         if isinstance(value, dict):
             for n in names:
-                if n not in value:
+                if n in value:
+                    continue
+                other = renamed.get(n)
+                if other is not None and other in value:
+                    out.append(SchemaIssue(f"{ptr}/{n}", "conflict", f"is sent as {other}, as another reading "
+                                           f"names it, but the page's table names it {n}"))
+                else:
                     out.append(SchemaIssue(f"{ptr}/{n}", "required", "is required but missing"))
+
+    return check
+
+
+def _any_of(schema: dict[str, Any]) -> Check:
+    options = [_compile(sub) for sub in schema["anyOf"]]
+    required = [sub.get("required") for sub in schema["anyOf"]]
+    words = " or ".join("/".join(r) for r in required if r) or "one of its alternatives"
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        for option in options:
+            probe: list[SchemaIssue] = []
+            option(value, ptr, probe)
+            if not probe:
+                return
+        if all(required):  # alternatives of required names: say which field is missing
+            out.append(SchemaIssue(f"{ptr}/{required[0][0]}", "required", f"is required but missing (or {words})"))
+        else:
+            out.append(SchemaIssue(ptr, "anyOf", f"matches none of {words}"))
+
+    return check
+
+
+def _all_of(schema: dict[str, Any]) -> Check:
+    parts = tuple(_compile(sub) for sub in schema["allOf"])
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        for part in parts:
+            part(value, ptr, out)
+
+    return check
+
+
+def _should(advice: dict[str, Any]) -> Check:
+    """What the page advises: broken, it is a "should" issue (a warning), never one of the keywords' own."""
+    inner = _compile(advice)
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        probe: list[SchemaIssue] = []
+        inner(value, ptr, probe)
+        if probe:
+            out.append(SchemaIssue(ptr, "should", probe[0].message.replace("does not match the documented format",
+                                                                         "does not match what the page advises")))
 
     return check
 
@@ -232,7 +318,7 @@ def _properties(schema: dict[str, Any]) -> Check:
 
 def _pattern(schema: dict[str, Any]) -> Check:
     source = schema["pattern"]
-    rx = re.compile(source)
+    rx = ecma_regex(source)
 
     def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
         if isinstance(value, str) and not rx.search(value):
@@ -303,6 +389,16 @@ def _min_length(schema: dict[str, Any]) -> Check:
     return check
 
 
+def _max_length(schema: dict[str, Any]) -> Check:
+    limit = schema["maxLength"]
+
+    def check(value: Any, ptr: str, out: list[SchemaIssue]) -> None:
+        if isinstance(value, str) and len(value) > limit:
+            out.append(SchemaIssue(ptr, "maxLength", f"has more than {limit} characters"))
+
+    return check
+
+
 def _if_then(schema: dict[str, Any]) -> Check:
     condition = _compile(schema["if"])
     then = _compile(schema.get("then", {}))
@@ -328,6 +424,9 @@ _KEYWORDS: dict[str, Callable[[dict[str, Any]], Check]] = {
     "minimum": _bound("minimum"),
     "maximum": _bound("maximum"),
     "minLength": _min_length,
+    "maxLength": _max_length,
+    "anyOf": _any_of,
+    "allOf": _all_of,
     "if": _if_then,
 }
 
@@ -390,11 +489,13 @@ def _emit_node(src: _Source, schema: dict[str, Any], var: str, depth: int) -> No
         src.emit(depth, f"if not ({var} == {c} and type({var}) is type({c})): return False")
     string_checks = []
     if "pattern" in schema:
-        string_checks.append(f"not {src.name(re.compile(schema['pattern']).search)}({var})")
+        string_checks.append(f"not {src.name(ecma_regex(schema['pattern']).search)}({var})")
     if "format" in schema:
         string_checks.append(f"not _formats[{schema['format']!r}]({var})")
     if "minLength" in schema:
         string_checks.append(f"len({var}) < {int(schema['minLength'])}")
+    if "maxLength" in schema:
+        string_checks.append(f"len({var}) > {int(schema['maxLength'])}")
     if string_checks:
         guard = "" if known_str else f"type({var}) is str and "
         if "pattern" in schema or "format" in schema:
@@ -426,6 +527,15 @@ def _emit_node(src: _Source, schema: dict[str, Any], var: str, depth: int) -> No
             _emit_node(src, sub, child, depth + 2)
             if len(src.lines) == before:
                 src.emit(depth + 2, "pass")
+    # Rarer keywords are decided by the full checker (an advice must hold too: a record that breaks one is
+    # explained, since it has a warning).
+    delegated: dict[str, Any] = {k: schema[k] for k in ("anyOf", "allOf") if k in schema}
+    if SHOULD_KEY in schema:
+        delegated.update(schema[SHOULD_KEY])
+    if delegated:
+        full = src.name(_compile(delegated))
+        src.emit(depth, f"_probe = []; {full}({var}, '', _probe)")
+        src.emit(depth, "if _probe: return False")
     if "if" in schema:
         # The condition decided exactly: inline when it only asks for string constants, else by the full checker.
         exact = _string_const_condition(schema["if"])

@@ -1,99 +1,139 @@
 """Which of the provider's outcomes a test suite made its client meet, and which request fields it sent.
 
-The fake provider names what each call exercised; the pytest plugin gathers the
-names per test (across xdist workers) and reports what the suite never exercised,
-with the call that would exercise it.
+The fake names what each call exercised as ``"<endpoint>: <name>"``; the pytest plugin gathers the names per
+test (across xdist workers) and reports, for every endpoint the suite used, what it never exercised and the call
+that would. An endpoint's outcomes are declared by its module (``Endpoint.coverage``); its request fields are
+the optional fields and listed values of the contract of the market the client used.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-# name -> how a test makes the client meet it
-OUTCOMES: dict[str, str] = {
-    "success": "a conformant request (the default answer)",
-    "envelope 8000": 'vexora_mock.fail_with_envelope("8000")',
-    "envelope 5000": 'vexora_mock.fail_with_envelope("5000", "system exception")',
-    "status 0000": 'vexora_mock.fail_with_status("0000"), or pay() then the status query',
-    "status 0001": 'vexora_mock.fail_with_status("0001"), or pay(trade_no, "0001", smaller) then the status query',
-    "status 0015": "a conformant Checkout request (created, processing)",
-    "status failure": 'vexora_mock.fail_with_status("00029")',
-    "HTTP 5xx": "vexora_mock.fail_with_http(503)",
-    "not JSON": "vexora_mock.answer_not_json()",
-    "connection error": "vexora_mock.fail_to_connect()",
-    "read timeout": "vexora_mock.time_out()",
-    "slow answer": "vexora_mock.respond_slowly(seconds)",
-}
-REQUEST_FIELDS: dict[str, str] = {
-    "returnUrl": "send returnUrl", "remark": "send remark", "email": "send email", "mobile": "send mobile",
-    "payer": "send payer", "wayCode store": 'send wayCode "store"', "wayCode va": 'send wayCode "va"',
-}
+from ...contract.endpoint import Endpoint
+from ...contract.registry import ENDPOINTS
+from ...contract.schema.tables import Contract
+
 KNOWN_STATUSES = ("0000", "0001", "0015")
+SEP = ": "
 
 
-def answered(status_code: int, payload: Any) -> set[str]:
+def name_of(endpoint: str, what: str) -> str:
+    return f"{endpoint}{SEP}{what}"
+
+
+def answered(endpoint: Endpoint, status_code: int, payload: Any) -> set[str]:
     """What a provider answer shows the client: a 5xx, a body that is not JSON (given as text), an envelope
-    code, a business status."""
+    code, a business status, a refusal the endpoint names."""
     if 500 <= status_code < 600:
-        return {"HTTP 5xx"}
-    if not isinstance(payload, dict):
-        return {"not JSON"}
-    code = payload.get("code")
-    names = {"success" if code == "0000" else f"envelope {code}"}
-    data = payload.get("data")
-    if code == "0000" and isinstance(data, dict) and isinstance(data.get("status"), str):
-        names.add(f"status {data['status']}" if data["status"] in KNOWN_STATUSES else "status failure")
-    return names & set(OUTCOMES)
+        names = {"HTTP 5xx"}
+    elif not isinstance(payload, dict):
+        names = {"not JSON"}
+    else:
+        code = payload.get("code")
+        names = {"success" if code == "0000" else f"envelope {code}"}
+        data = payload.get("data")
+        if code == "0000" and isinstance(data, dict) and isinstance(data.get("status"), str):
+            names.add(f"status {data['status']}" if data["status"] in KNOWN_STATUSES else "status failure")
+        msg = payload.get("msg")
+        if code != "0000" and isinstance(msg, str):
+            names |= {name for name, words in REFUSALS.items() if words in msg}
+    return {name_of(endpoint.name, n) for n in names if n in endpoint.coverage}
 
 
-def sent(body: Any) -> set[str]:
-    """The optional Checkout fields (and wayCodes) a request body carried."""
+# What the fake's refusals say, by the outcome they are (the books' words).
+REFUSALS = {"insufficient balance": "insufficient balance", "repeated tradeNo refused": "was already used"}
+
+
+def transport(endpoint: Endpoint, what: str) -> set[str]:
+    """A transport outcome (connection error, read timeout, slow answer), when the endpoint lists it."""
+    return {name_of(endpoint.name, what)} if what in endpoint.coverage else set()
+
+
+def request_fields(contract: Contract) -> dict[str, str]:
+    """name -> how to exercise it: the contract's optional body fields, and each value its tables list."""
+    out = {f"field {f.name}": f"send {f.name}" for f in contract.table("body") if not f.required}
+    for ref in contract.refinements:
+        if ref.field.startswith("body.") and ref.keyword == "enum":
+            key = ref.field[5:]
+            out.update((f"{key} {v}", f"send {key} {v!r}") for v in ref.value)
+    return out
+
+
+def sent(endpoint: Endpoint, contract: Contract, body: Any) -> set[str]:
+    """The optional fields (and listed values) a request body carried."""
     if not isinstance(body, dict):
         return set()
-    names = {k for k in ("returnUrl", "remark", "email", "mobile", "payer") if body.get(k) not in (None, "")}
-    if body.get("wayCode") in ("store", "va"):
-        names.add(f"wayCode {body['wayCode']}")
-    return names
+    names = set()
+    for name in request_fields(contract):
+        kind, _, rest = name.partition(" ")
+        if (kind == "field" and body.get(rest) not in (None, "")) or (kind != "field" and body.get(kind) == rest):
+            names.add(name)
+    return {name_of(endpoint.name, f"{contract.variant} {n}") for n in names}
 
 
 class Tally:
-    """Which tests exercised each name."""
+    """Which tests exercised each name, for the endpoints the suite used."""
 
     def __init__(self) -> None:
-        self.by_name: dict[str, list[str]] = {name: [] for name in (*OUTCOMES, *REQUEST_FIELDS)}
+        self.by_name: dict[str, list[str]] = {}
+        self.fields: dict[str, dict[str, str]] = {}  # endpoint -> its request-field names -> how
 
     def add(self, test: str, names: Iterable[str]) -> None:
         for name in names:
-            if name in self.by_name and test not in self.by_name[name]:
-                self.by_name[name].append(test)
+            tests = self.by_name.setdefault(name, [])
+            if test not in tests:
+                tests.append(test)
+            endpoint, _, rest = name.partition(SEP)
+            if endpoint in ENDPOINTS and rest not in ENDPOINTS[endpoint].coverage:  # a request field's name
+                variant = rest.split(" ", 1)[0]
+                if variant == "shared" or variant in ENDPOINTS[endpoint].spec.markets:
+                    self._learn_fields(endpoint, variant)
+
+    def _learn_fields(self, endpoint: str, variant: str) -> None:
+        contract = ENDPOINTS[endpoint].contract(None if variant == "shared" else variant)
+        how = self.fields.setdefault(endpoint, {})
+        how.update((f"{variant} {k}", v) for k, v in request_fields(contract).items())
+
+    def used(self) -> list[str]:
+        names = {n.partition(SEP)[0] for n in self.by_name}
+        return [e for e in ENDPOINTS if e in names]
+
+    def expected(self, endpoint: str) -> dict[str, str]:
+        """Every name the suite could exercise for an endpoint it used: its outcomes, then its request fields."""
+        return {**ENDPOINTS[endpoint].coverage, **self.fields.get(endpoint, {})}
+
+    @property
+    def total(self) -> int:
+        return sum(len(self.expected(e)) for e in self.used())
 
     @property
     def covered(self) -> int:
-        return sum(1 for tests in self.by_name.values() if tests)
+        return sum(1 for e in self.used() for n in self.expected(e) if self.by_name.get(name_of(e, n)))
 
     @property
     def percent(self) -> float:
-        return 100.0 * self.covered / len(self.by_name)
+        return 100.0 * self.covered / self.total if self.total else 100.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"outcomes": {n: self.by_name[n] for n in OUTCOMES},
-                "request_fields": {n: self.by_name[n] for n in REQUEST_FIELDS},
-                "covered": self.covered, "total": len(self.by_name), "percent": round(self.percent, 1)}
+        return {"endpoints": {e: {n: self.by_name.get(name_of(e, n), []) for n in self.expected(e)}
+                              for e in self.used()},
+                "covered": self.covered, "total": self.total, "percent": round(self.percent, 1)}
 
     def lines(self) -> list[str]:
         out = []
-        for title, names in (("provider outcomes your client met", OUTCOMES),
-                             ("optional request fields your client sent", REQUEST_FIELDS)):
-            met = sum(1 for n in names if self.by_name[n])
-            out.append(f"{title} ({met} of {len(names)}):")
-            out += [_line(n, self.by_name[n], names) for n in names]
-        out.append(f"coverage: {self.covered} of {len(self.by_name)} ({self.percent:.0f}%)")
+        for e in self.used():
+            expected = self.expected(e)
+            met = sum(1 for n in expected if self.by_name.get(name_of(e, n)))
+            out.append(f"{e}: {met} of {len(expected)} outcomes and request fields met:")
+            out += [_line(n, self.by_name.get(name_of(e, n), []), how) for n, how in expected.items()]
+        out.append(f"coverage: {self.covered} of {self.total} ({self.percent:.0f}%)")
         return out
 
 
-def _line(name: str, tests: list[str], how: Mapping[str, str]) -> str:
+def _line(name: str, tests: list[str], how: str) -> str:
     if not tests:
-        return f"  [ ] {name:<18} never; to exercise it: {how[name]}"
+        return f"  [ ] {name:<28} never; to exercise it: {how}"
     more = f" (+{len(tests) - 1} more)" if len(tests) > 1 else ""
-    return f"  [x] {name:<18} {tests[0]}{more}"
+    return f"  [x] {name:<28} {tests[0]}{more}"

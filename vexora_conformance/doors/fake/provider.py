@@ -1,8 +1,10 @@
 """The fake provider: ``handle(httpx.Request) -> httpx.Response``, judged by the shared judge.
 
-The pytest fixture mounts ``handle`` as a respx side effect; ``fake_provider()``
-is the same thing as a context manager, for use inside a test body (for example
-under ``@given``, fresh per example).
+Every endpoint of the registry is answered: a request with an error gets the provider's error envelope (``sign
+error`` for a wrong sign, ``param error: ...`` otherwise); a conformant one gets its endpoint's documented
+answer, and the books move as the pages say (a pay-in opens, a pay-out freezes its amount). The pytest fixture
+mounts ``handle`` as a respx side effect (``mock.fake_provider``); the loopback server wraps the very same
+function, so the two fakes cannot drift apart.
 """
 
 from __future__ import annotations
@@ -12,45 +14,38 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal, get_args
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 import httpx
 
-from ...contract.registry import CHECKOUT, QUERY, endpoint_for_path
-from ...contract.rules import rule
-from ...contract.signing.reference import Secret
+from ...contract.books import DEFAULT_BALANCE, PAID, Books, PayIn, PayOut
+from ...contract.endpoint import Asked, Endpoint, refusal
+from ...contract.markets import DEFAULT, require
+from ...contract.registry import paths_text, route
+from ...contract.rules import RUN_RULES
+from ...contract.signing import Secret
 from ...core.exchange import Exchange, Request, header_map
-from ...core.findings import Finding
+from ...core.findings import SIGN_KINDS, FailOn, Finding, Kind, Severity
 from ...core.jsontext import json_bytes
-from ...core.text import one_line
-from ...judge.exchange import JudgeOptions, Session, judge_exchange
+from ...judge.exchange import JudgeOptions, judge_exchange
+from ...judge.session import Session
 from ..notify import TIMEOUT_S, Case, Delivery, deliver_to, judge_case
-from .coverage import answered, sent
-from .orders import PAID, PROCESSING, OrderBook, notification, query_data
+from .coverage import answered, sent, transport
+from .notifications import notification
+from .report import failure_report
+from .scenarios import Scenario, SilentTimeout
 
-PROVIDER_PATHS = r".*/vexora/.*"  # the provider's API lives under /v1/vexora/ (near misses of v1 are judged too)
-README_PLUGIN = "README.md#the-pytest-plugin-a-fake-provider-in-your-own-tests"
-
-
-class NotMocked(AssertionError):
-    """A request the fake provider does not answer (another host, or a path outside the provider's API)."""
-
-
-def _not_mocked(base_url: str | None) -> Any:
-    mocked = f"every request to {httpx.URL(base_url).host}" if base_url else "paths under /v1/vexora/ on any host"
-    def refuse(request: httpx.Request) -> httpx.Response:
-        __tracebackhide__ = True
-        # Only the method, host and path: the query string and the body may hold the payer's data.
-        raise NotMocked(f"vexora_mock: {request.method[:16]} {request.url.host}{request.url.path[:200]} is not "
-                        f"answered by the fake provider, which mocks {mocked}. Point the client at the fake's "
-                        f"base_url, or mock this URL yourself. See {README_PLUGIN}")
-    return refuse
 DEFAULT_SECRET = "vexora-test-secret"
 DEFAULT_MERCHANT = "1000000001"
+LINK_FIELDS = ("paymentUrl", "paymentLink", "both")
 _platform_ids = itertools.count(1)
+_UNKNOWN_PATH = next(r for r in RUN_RULES if r.id == "request.unknown-endpoint")
+
+
+def next_platform_trade_no() -> str:
+    return f"vx{next(_platform_ids):014d}"
 
 
 @dataclass
@@ -61,60 +56,15 @@ class Call:
     body: Any
     response: httpx.Response | None
     findings: list[Finding]
-    endpoint: str | None = "checkout"  # "query", "notify" (a notification the fake sent), None: unknown path
+    endpoint: str | None = "checkout"  # "notify": a notification the fake sent; None: a path it does not serve
+    market: str = DEFAULT
+    variant: str = DEFAULT
 
     def __repr__(self) -> str:
         # Not the dataclass repr: the body and the URL's query hold the payer's email, name and mobile.
-        answered = f"HTTP {self.response.status_code}" if self.response is not None else "no response"
-        return (f"Call({self.request.method} {self.request.url.path}, {answered}, "
+        answer = f"HTTP {self.response.status_code}" if self.response is not None else "no response"
+        return (f"Call({self.request.method} {self.request.url.path}, {answer}, "
                 f"findings={[f.rule for f in self.findings]})")
-
-
-ScenarioKind = Literal["envelope", "status", "http", "not-json", "connect-error", "read-timeout", "slow"]
-SCENARIO_KINDS: frozenset[str] = frozenset(get_args(ScenarioKind))
-MAX_DELAY_S = 600.0  # a scripted delay longer than ten minutes is a mistake, not a test
-MAX_TEXT = 200
-
-
-class SilentTimeout(httpx.ReadTimeout):
-    """The queued read timeout; over HTTP the loopback server stays silent ``delay`` seconds, then hangs up."""
-
-    def __init__(self, message: str, *, request: httpx.Request, delay: float) -> None:
-        super().__init__(message, request=request)
-        self.delay = delay
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """What the fake does with the next call, instead of the documented success.
-
-    Checked when it is made (``ValueError`` with a reason), so a bad value is refused when it is
-    queued rather than crashing or corrupting a later reply.
-    """
-
-    kind: ScenarioKind
-    code: str = "8000"
-    msg: str = "request failed"
-    status: str = "00029"
-    http_status: int = 500
-    delay: float = 0.0  # "slow": seconds before answering; "read-timeout" over HTTP: seconds before hanging up
-
-    def __post_init__(self) -> None:
-        if self.kind not in SCENARIO_KINDS:
-            raise ValueError(f"outcome must be one of {sorted(SCENARIO_KINDS)}")
-        for name in ("code", "msg", "status"):
-            _check_text(name, getattr(self, name))
-        if type(self.http_status) is not int or not 400 <= self.http_status <= 599:
-            raise ValueError("http_status must be an HTTP error status, an integer from 400 to 599")
-        if type(self.delay) not in (int, float) or not 0 <= self.delay <= MAX_DELAY_S:  # NaN fails both
-            raise ValueError(f"delay must be a number of seconds from 0 to {MAX_DELAY_S:g}")
-
-
-def _check_text(name: str, value: Any) -> None:
-    if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise ValueError(f"{name} must be a string of at most {MAX_TEXT} characters")
-    if not value.isprintable():  # lone surrogates are not printable either
-        raise ValueError(f"{name} must hold printable characters only (no control characters or lone surrogates)")
 
 
 @dataclass
@@ -122,40 +72,54 @@ class FakeProvider:
     secret: Secret = field(default_factory=lambda: Secret(DEFAULT_SECRET))
     merchant_no: str = DEFAULT_MERCHANT
     base_url: str = "https://sandbox.vexora.test"
-    strict: bool = False
+    strict_tables: bool = False
     skew_window_s: float = 300.0
     session: Session | None = None
     source: str = "vexora_mock"  # names the calls in findings (the pytest fixture uses the test's node id)
+    market: str = DEFAULT  # the market of a request whose path names none
+    link_field: str = "paymentUrl"  # the Checkout answer's link: the page's paymentUrl, paymentLink, or both
+    fail_on: FailOn = FailOn.ERROR
+    opening_balance: Decimal = DEFAULT_BALANCE
     calls: list[Call] = field(default_factory=list)
-    orders: OrderBook = field(default_factory=OrderBook)
+    books: Books = field(default_factory=Books)
     _queue: deque[Scenario] = field(default_factory=deque)
     _acknowledged: set[bytes] = field(default_factory=set, repr=False)  # notification bodies answered OK
     exercised: set[str] = field(default_factory=set)  # outcomes met and optional fields sent (outcome coverage)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
+        self.market = require(self.market)
+        if self.link_field not in LINK_FIELDS:
+            raise ValueError(f"link_field must be one of {', '.join(LINK_FIELDS)}")
+        if self.opening_balance != self.books.balance.available:
+            self.books.clear(self.opening_balance)
         if self.session is None:
             self.session = Session(self.options)
 
     def __repr__(self) -> str:
         # The calls hold payer data, and the secret stays masked: counts and settings only.
         return (f"FakeProvider(base_url={self.base_url!r}, merchant_no={self.merchant_no!r}, secret={self.secret!r}, "
-                f"strict={self.strict}, calls={len(self.calls)}, findings={len(self.findings)})")
+                f"market={self.market!r}, calls={len(self.calls)}, findings={len(self.findings)})")
 
     @property
     def options(self) -> JudgeOptions:
-        return JudgeOptions(secret=self.secret, merchant_no=self.merchant_no, strict=self.strict,
-                            skew_window_s=self.skew_window_s, clock=time.time)
+        return JudgeOptions(secret=self.secret, merchant_no=self.merchant_no, strict_tables=self.strict_tables,
+                            skew_window_s=self.skew_window_s, clock=time.time, market=self.market)
 
     @property
     def findings(self) -> list[Finding]:
         return [f for c in self.calls for f in c.findings]
 
-    # --- queue outcomes for the next call(s) ---
+    @property
+    def balance(self) -> Any:
+        """The merchant's balance in the fake's books (``available``, ``frozen``, ``unsettled``: Decimals)."""
+        return self.books.balance
 
-    def queue(self, outcome: Scenario, times: int = 1) -> None:
+    # --- queue scenarios for the next conformant call(s) ---
+
+    def queue(self, scenario: Scenario, times: int = 1) -> None:
         with self._lock:
-            self._queue.extend([outcome] * times)
+            self._queue.extend([scenario] * times)
 
     def snapshot(self) -> list[Call]:
         """The calls so far, copied under the lock (the loopback server reads while handling)."""
@@ -163,14 +127,14 @@ class FakeProvider:
             return list(self.calls)
 
     def reset(self) -> None:
-        """Forget every call, finding, queued outcome and remembered tradeNo."""
+        """Forget every call, finding, queued scenario, remembered tradeNo, order and pay-out."""
         with self._lock:
             self.calls.clear()
             self._queue.clear()
             self._acknowledged.clear()
             self.exercised.clear()
             self.session = Session(self.options)
-        self.orders.clear()
+        self.books.clear(self.opening_balance)
 
     def fail_with_envelope(self, code: str = "8000", msg: str = "request failed", times: int = 1) -> None:
         """An error envelope: ``code`` not "0000", ``data`` null (codes seen: 8000 request failed, 5000 system)."""
@@ -200,7 +164,7 @@ class FakeProvider:
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Judge a request to any provider endpoint and answer it as the provider would."""
         __tracebackhide__ = True
-        endpoint = endpoint_for_path(request.url.path)
+        endpoint, _ = route(request.url.path)
         if endpoint is None:
             return self._not_found(request)
         exchange = Exchange(
@@ -208,82 +172,90 @@ class FakeProvider:
             source=self.source, endpoint=endpoint.name)  # its index is stamped under the lock below
         assert self.session is not None
         verdict = judge_exchange(exchange, self.session.options)
+        errors = any(f.severity is Severity.ERROR for f in verdict.findings)
         with self._lock:  # the loopback server calls handle from many threads
             findings = self.session.conclude(verdict, self.source, len(self.calls))
-            outcome = self._queue.popleft() if self._queue else None
+            errors = errors or any(f.severity is Severity.ERROR for f in findings)
+            scenario = self._queue.popleft() if self._queue and not errors else None
             call = Call(request, verdict.body if verdict.body is not None else _parsed(request.content), None,
-                        findings, endpoint.name)
+                        findings, endpoint.name, verdict.market, verdict.variant)
             self.calls.append(call)
-        body = call.body
-        if endpoint is CHECKOUT:
-            self.exercised |= sent(body)
-        if outcome is not None and outcome.kind == "connect-error":
-            self.exercised.add("connection error")
-            raise httpx.ConnectError("vexora_mock: connection refused (queued outcome)", request=request)
-        if outcome is not None and outcome.kind == "read-timeout":
-            self.exercised.add("read timeout")
-            raise SilentTimeout("vexora_mock: read timed out (queued outcome)", request=request, delay=outcome.delay)
-        if outcome is not None and outcome.kind == "slow":
-            self.exercised.add("slow answer")
-            time.sleep(outcome.delay)
-        status, payload = self._answer(endpoint.name, request, body, findings, outcome)
-        self.exercised |= answered(status, payload)
+        self.exercised |= sent(endpoint, endpoint.contract(verdict.market), call.body)
+        if scenario is not None and scenario.kind == "connect-error":
+            self.exercised |= transport(endpoint, "connection error")
+            raise httpx.ConnectError("vexora_mock: connection refused (queued scenario)", request=request)
+        if scenario is not None and scenario.kind == "read-timeout":
+            self.exercised |= transport(endpoint, "read timeout")
+            raise SilentTimeout("vexora_mock: read timed out (queued scenario)", request=request,
+                                delay=scenario.delay)
+        if scenario is not None and scenario.kind == "slow":
+            self.exercised |= transport(endpoint, "slow answer")
+            time.sleep(scenario.delay)
+        status, payload = self._answer(endpoint, verdict.market, request, call.body, findings, scenario)
+        self.exercised |= answered(endpoint, status, payload)
         call.response = _json(request, payload, status) if isinstance(payload, dict) else \
             httpx.Response(status, text=payload, headers=_HTML_HEADERS, request=request)
         return call.response
 
     def _not_found(self, request: httpx.Request) -> httpx.Response:
         """A path the provider does not document: a finding, and the 404 a web server gives."""
-        finding = rule("request.path").finding(
-            f"{request.method[:16]} {request.url.path[:200]!r} is not an endpoint the provider documents "
-            f"({', '.join(e.path for e in (CHECKOUT, QUERY))})",
-            hint="The provider's API is POST {base}/v1/vexora/checkout and POST {base}/v1/vexora/queryPayInResult.")
+        finding = _UNKNOWN_PATH.finding(
+            f"{request.method[:16]} {request.url.path[:200]!r} is not an endpoint the provider documents",
+            hint=f"The provider's API is POST {{base}} + one of: {paths_text()}.")
         with self._lock:
-            call = Call(request, None, None, [replace(finding, source=self.source, index=len(self.calls))], None)
+            call = Call(request, None, None, [finding.at(self.source, len(self.calls))], None)
             self.calls.append(call)
-        call.response = _json(request, _envelope("8000", "not found"), 404)
+        call.response = _json(request, refusal("8000", "not found"), 404)
         return call.response
 
-    def _answer(self, endpoint: str, request: httpx.Request, body: Any, findings: list[Finding],
-                outcome: Scenario | None) -> tuple[int, dict[str, Any] | str]:
+    def _answer(self, endpoint: Endpoint, market: str, request: httpx.Request, body: Any,
+                findings: list[Finding], scenario: Scenario | None) -> tuple[int, dict[str, Any] | str]:
         """(HTTP status, the JSON payload, or HTML text for the answers that are not JSON)."""
-        errors = [f for f in findings if f.severity == "error"]
-        if any(f.rule.endswith("request.method") for f in errors):  # a web server refuses it before the API does
-            return 405, _envelope("8000", f"method {request.method[:16]} not allowed: use POST")
-        if outcome is not None and outcome.kind == "http":
-            return outcome.http_status, "<html><body>upstream error</body></html>"
-        if outcome is not None and outcome.kind == "not-json":
+        errors = [f for f in findings if f.severity is Severity.ERROR]
+        if any(f.kind is Kind.METHOD for f in errors):  # a web server refuses it before the API does
+            return 405, refusal("8000", f"method {request.method[:16]} not allowed: use POST")
+        if errors:
+            return 200, refusal("8000", _first_problem(errors[0]))
+        if scenario is not None and scenario.kind == "http":
+            return scenario.http_status, "<html><body>upstream error</body></html>"
+        if scenario is not None and scenario.kind == "not-json":
             return 200, "<html>maintenance</html>"
-        if errors or (outcome is not None and outcome.kind == "envelope"):
-            code, msg = ("8000", _first_problem(errors[0])) if errors else (outcome.code, outcome.msg)  # type: ignore[union-attr]
-            return 200, _envelope(code, msg)
-        if endpoint == "query":
-            order = self.orders.get(body.get("tradeNo"))
-            if order is None:
-                return 200, _envelope("8000", "order not found")
-            return 200, {"msg": "success", "code": "0000", "timestamp": _now_ms(), "success": True,
-                         "data": query_data(order)}
-        status = outcome.status if outcome is not None and outcome.kind == "status" else PROCESSING
-        envelope = success_envelope(body, self.base_url, status)
-        self.orders.open(body, envelope["data"]["platFormTradeNo"], status)
-        return 200, envelope
+        if scenario is not None and scenario.kind == "envelope":
+            return 200, refusal(scenario.code, scenario.msg)
+        if endpoint.fake is None or not isinstance(body, dict):
+            return 200, refusal("8000", "not served")
+        status = scenario.status if scenario is not None and scenario.kind == "status" else None
+        return 200, endpoint.fake(Asked(body, market, self.books, self.base_url, self.link_field, status,
+                                        next_platform_trade_no))
 
-    # --- payments and notifications ---
+    # --- payments, pay-outs and notifications ---
 
     def pay(self, trade_no: str, status: str = PAID, amount: str | None = None) -> dict[str, Any]:
-        """Script a payment of an order a Checkout created; returns the signed notification it causes.
+        """Script a payment of a pay-in a Checkout (or deposit) created; returns the signed notification.
 
         ``status``: "0000" paid, "0001" partly paid (give the smaller ``amount``), another code a failure
         ("00029"). The status query answers from the order from now on.
         """
-        order = self.orders.pay(trade_no, status, amount)
-        return notification(order, self.secret)
+        return notification(self.books.pay(trade_no, status, amount), self.secret)
+
+    def pay_out(self, trade_no: str, status: str = PAID) -> dict[str, Any]:
+        """End a pay-out the client requested: "0000" paid (the frozen amount leaves), or a failure code
+        ("00029": the amount returns to the available balance). Returns the signed notification it causes."""
+        return notification(self.books.finish_pay_out(trade_no, status), self.secret)
+
+    def settle(self) -> None:
+        """Move what was collected to the available balance (the provider settles T+1)."""
+        self.books.settle()
+
+    def order(self, trade_no: str) -> PayIn | PayOut | None:
+        return self.books.pay_in(trade_no) or self.books.pay_out(trade_no)
 
     def notification(self, trade_no: str, status: str | None = None, amount: str | None = None) -> dict[str, Any]:
-        """The signed notification body for an order, as the provider would POST it (nothing changes)."""
-        order = self.orders.get(trade_no)
+        """The signed notification body for a pay-in or a pay-out, as the provider would POST it (nothing
+        changes)."""
+        order = self.order(trade_no)
         if order is None:
-            raise ValueError(f"no order with tradeNo {trade_no!r}: create it with a Checkout request first")
+            raise ValueError(f"no order with tradeNo {trade_no!r}: create it with a Checkout or pay-out first")
         return notification(order, self.secret, status, amount)
 
     def deliver_notification(self, target: Any, trade_no: str | None = None, *, status: str | None = None,
@@ -307,7 +279,7 @@ class FakeProvider:
             if delivery.acknowledged:
                 self._acknowledged.add(raw)
         if repeat:  # the provider's retry of a notification the handler already acknowledged
-            delivery = replace(delivery, findings=judge_case(Case("a repeat", raw, "duplicate"), delivery))
+            delivery = _with_findings(delivery, judge_case(Case("a repeat", raw, "duplicate"), delivery))
         self.record_delivery(delivery)
         return delivery
 
@@ -319,15 +291,21 @@ class FakeProvider:
             if delivery.status is not None else None
         with self._lock:
             index = len(self.calls)
-            findings = [replace(f, source=self.source, index=index) for f in delivery.findings]
+            findings = [f.at(self.source, index) for f in delivery.findings]
             self.calls.append(Call(request, _parsed(delivery.body), response, findings, "notify"))
 
-    def assert_conformant(self, strict: bool | None = None) -> None:
+    def assert_conformant(self, fail_on: FailOn | str | None = None) -> None:
         """Fail (``AssertionError``) with one readable block when any call broke the contract."""
         __tracebackhide__ = True
-        text = failure_report(self.calls, self.strict if strict is None else strict)
+        text = failure_report(self.calls, FailOn(fail_on) if fail_on is not None else self.fail_on)
         if text:
             raise AssertionError(text)
+
+
+def _with_findings(delivery: Delivery, findings: list[Finding]) -> Delivery:
+    from dataclasses import replace
+
+    return replace(delivery, findings=findings)
 
 
 def _parsed(content: bytes) -> Any:
@@ -335,15 +313,6 @@ def _parsed(content: bytes) -> Any:
         return json.loads(content) if content else None
     except (ValueError, RecursionError):
         return None
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _envelope(code: str, msg: str) -> dict[str, Any]:
-    """An error envelope: ``code`` not "0000", ``data`` null."""
-    return {"msg": msg, "code": code, "timestamp": _now_ms(), "success": False, "data": None}
 
 
 _JSON_HEADERS = (("content-type", "application/json"),)
@@ -357,67 +326,4 @@ def _json(request: httpx.Request, payload: dict[str, Any], status: int = 200) ->
 
 def _first_problem(finding: Finding) -> str:
     # The provider answers with a short reason; "sign error" is what merchants see in production.
-    return "sign error" if finding.rule.startswith("sign.") else f"param error: {finding.message}"
-
-
-def success_envelope(body: Any, base_url: str, status: str = "0015") -> dict[str, Any]:
-    """The documented success response for a request body (tradeNo and remark echoed)."""
-    body = body if isinstance(body, dict) else {}
-    platform = f"vx{next(_platform_ids):014d}"
-    trade_no, remark = body.get("tradeNo"), body.get("remark")
-    return {
-        "msg": "success", "code": "0000", "timestamp": _now_ms(), "success": True,
-        "data": {
-            "tradeNo": trade_no if isinstance(trade_no, str) else "",
-            "platFormTradeNo": platform,
-            "status": status,
-            "desc": "Create" if status == "0015" else "Failed",
-            "remark": remark if isinstance(remark, str) else "",
-            "paymentUrl": f"{base_url.rstrip('/')}/cashier/#/order/{platform}",
-        },
-    }
-
-
-def failure_report(calls: list[Call], strict: bool) -> str:
-    """One line per finding (rule, field, message, hint); empty when nothing fails."""
-    listed = [f for c in calls for f in c.findings]
-    errors = sum(f.severity == "error" for f in listed)
-    if not errors and not (strict and listed):
-        return ""
-    lines = [f"vexora_mock: the client broke the provider's contract "
-             f"({errors} error(s), {len(listed) - errors} warning(s)):"]
-    for f in listed:
-        lines.append(one_line(f"  call #{f.index} {f.severity} {f.rule} {f.pointer or '-'}: {f.message}"))
-        if f.hint:
-            lines.append(one_line(f"      hint: {f.hint}"))
-    return "\n".join(lines)
-
-
-@contextmanager
-def fake_provider(secret: str | Secret = DEFAULT_SECRET, merchant_no: str = DEFAULT_MERCHANT,
-                  base_url: str | None = None, strict: bool = False, check: bool = True,
-                  skew_window_s: float = 300.0, session: Session | None = None,
-                  source: str = "vexora_mock") -> Iterator[FakeProvider]:
-    """A fake provider answering every httpx request meant for the provider while the block runs.
-
-    With ``base_url``, every request to its host is judged and answered (a wrong method or path too);
-    without, every request whose path is under ``/v1/vexora/``, on any host. Requests elsewhere raise
-    ``NotMocked`` in the client, never silently answered. With ``check`` the block ends with
-    ``assert_conformant()``.
-    """
-    import respx
-
-    fake = FakeProvider(secret if isinstance(secret, Secret) else Secret(secret), merchant_no,
-                        base_url or "https://sandbox.vexora.test", strict, skew_window_s, session, source)
-    with respx.mock(assert_all_called=False, assert_all_mocked=False) as router:
-        pattern = {"host": httpx.URL(base_url).host} if base_url else {"path__regex": PROVIDER_PATHS}
-        def handle(request: httpx.Request) -> httpx.Response:
-            # A plain function: respx inspects the side effect's signature on every call, a bound method costs more.
-            __tracebackhide__ = True
-            return fake.handle(request)
-
-        router.route(**pattern).mock(side_effect=handle)
-        router.route().mock(side_effect=_not_mocked(base_url))
-        yield fake
-    if check:
-        fake.assert_conformant()
+    return "sign error" if finding.kind in SIGN_KINDS else f"param error: {finding.message}"

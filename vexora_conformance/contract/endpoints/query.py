@@ -1,0 +1,44 @@
+"""The pay-in status query (``POST /v1/vexora/queryPayInResult``): what became of a Checkout or a deposit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...core.findings import Kind
+from ..endpoint import Asked, Endpoint, Words, refusal, spec_beside, success
+from ._answers import echoed
+
+
+def answer(asked: Asked) -> dict[str, Any]:
+    """Answer from the pay-in as it stands (the queued status, if any, instead of its own)."""
+    order = asked.books.pay_in(asked.body.get("tradeNo"))
+    if order is None:
+        return refusal("8000", "order not found")
+    status = asked.status or order.status
+    return success({"tradeNo": order.trade_no, "platFormTradeNo": order.platform_trade_no, "status": status,
+                    "message": order.message if status == order.status else "Fail", "amount": order.amount,
+                    "receivedAmount": order.received_amount, "paymentList": [dict(p) for p in order.payments]})
+
+
+ENDPOINT = Endpoint(
+    name="query", order=20, rule_prefix="query.", noun="pay-in status query", spec=spec_beside(__file__),
+    echo=("tradeNo",), answer_checks=(echoed,), fake=answer,
+    words={
+        Kind.MERCHANT_NO: Words("the merchantNo header of the pay-in status query is missing, empty or not the "
+                                "expected merchant",
+                                "Send your merchant number in the 'merchantNo' header: Mexico's page marks it "
+                                "not required for the query, every other market requires it."),
+        Kind.UNKNOWN_FIELD: Words("the pay-in status query has a field the page does not document",
+                                  "The query takes tradeNo, timestamp and sign only; every field sent is signed."),
+    },
+    coverage={
+        "success": "a conformant status query of an order the fake knows",
+        "status 0000": 'vexora_mock.pay(trade_no) then the status query',
+        "status 0001": 'vexora_mock.pay(trade_no, "0001", smaller) then the status query',
+        "status 0015": "the status query of an order not yet paid",
+        "status failure": 'vexora_mock.pay(trade_no, "00029") then the status query',
+        "envelope 8000": 'vexora_mock.fail_with_envelope("8000") before the query',
+        "envelope 5000": 'vexora_mock.fail_with_envelope("5000", "system exception") before the query',
+        "read timeout": "vexora_mock.time_out() before the query",
+    },
+)
