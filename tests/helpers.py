@@ -8,7 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from hypothesis import Phase, find, settings
+from hypothesis import strategies as st
+
 from vexora_conformance.contract import signing
+
+_ONE = settings(max_examples=1, database=None, phases=[Phase.generate], deadline=None)
 
 
 def signed_body(secret: str, **changes: Any) -> dict[str, Any]:
@@ -35,3 +40,10 @@ def running_server(secret: str, merchant_no: str) -> Iterator[Any]:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def sample(strategy: st.SearchStrategy[Any], seed: int = 0) -> Any:
+    """One value of a strategy, the same on every run (outside @given, where .example() is not meant for tests)."""
+    import random
+
+    return find(strategy, lambda _: True, settings=_ONE, random=random.Random(seed))

@@ -163,6 +163,13 @@ class Mutation:
     pointer: str
 
 
+def _accepts(contract: Contract, name: str, json_type: str) -> bool:
+    """Whether the field's default reading takes a value of this JSON type (its table's, or a conflict's)."""
+    row = next(f for f in contract.table("body") if f.name == name)
+    conflict = contract.conflict_for(f"body.{name}")
+    return json_type in (DOC_TYPES[row.doc_type], EXAMPLE_TYPES.get(conflict.example_type if conflict else ""))
+
+
 def _kebab(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower()
 
@@ -181,20 +188,18 @@ def mutations_for(endpoint: str = "checkout", market: str = DEFAULT) -> tuple[Mu
         conflict = c.conflict_for(f"body.{f.name}")
         if f.required and not (conflict is not None and conflict.example_type == "absent"):
             out.append(m(f"missing-{f.name}", Kind.SIGN_MISSING if f.name == "sign" else Kind.REQUIRED, f.name))
-    amount = _rules(c, "amount", False)
-    must_amount = [r for r in c.refinements_for("body.amount")
-                   if r.strength is Strength.MUST and r.keyword == "pattern"]
-    if must_amount:
-        if r"\." in must_amount[0].value:
-            out.append(m("three-decimals-amount", Kind.AMOUNT, "amount"))
-        else:
-            out.append(m("decimal-amount", Kind.AMOUNT, "amount"))
-        out.append(m("empty-amount", Kind.AMOUNT, "amount"))
-    elif "pattern" in amount:  # only advised: a decimal is a warning
-        out.append(m("decimal-amount", Kind.ADVICE, "amount"))
-    if any(f.name == "amount" and DOC_TYPES[f.doc_type] == "string" for f in c.table("body")) \
-            and not c.conflict_for("body.amount"):
-        out.append(m("amount-number", Kind.TYPE, "amount"))
+    amounts = {(r.strength, r.keyword): r.value for r in c.refinements_for("body.amount")}
+    if any(f.name == "amount" for f in c.table("body")) and _accepts(c, "amount", "string"):
+        must = amounts.get((Strength.MUST, "pattern"))
+        if must is not None:
+            out.append(m("three-decimals-amount" if r"\." in must else "decimal-amount", Kind.AMOUNT, "amount"))
+            out.append(m("empty-amount", Kind.AMOUNT, "amount"))
+        if (Strength.SHOULD, "pattern") in amounts and (must is None or r"\." in must):
+            out.append(m("decimal-amount", Kind.ADVICE, "amount"))  # allowed, but the page advises against it
+        if not c.conflict_for("body.amount"):
+            out.append(m("amount-number", Kind.TYPE, "amount"))
+    if any(r.strength is Strength.SHOULD and "gmail" in str(r.value) for r in c.refinements_for("body.email")):
+        out.append(m("advised-email", Kind.ADVICE, "email"))
     for ref in c.refinements:
         name = ref.field[5:]
         if not ref.field.startswith("body.") or ref.strength is not Strength.MUST or name in ("sign", "amount"):
@@ -208,12 +213,14 @@ def mutations_for(endpoint: str = "checkout", market: str = DEFAULT) -> tuple[Mu
             if name == "returnUrl":
                 out.append(m("escaped-return-url", Kind.FORMAT, name))
         elif ref.keyword == "pattern" and name == "timestamp":
-            out.append(m("bad-timestamp", Kind.FORMAT, name))
+            # A string where only the table's integer is accepted is a type error, not a format one.
+            kind = Kind.FORMAT if _accepts(c, name, "string") else Kind.TYPE
+            out.append(m("bad-timestamp", kind, name))
             out.append(m("seconds-timestamp", Kind.FORMAT, name))
         elif ref.keyword == "pattern" and name not in ("tradeNo",):
             out.append(m(f"bad-{_kebab(name)}", Kind.FORMAT, name))
     out += [m("uppercase-sign", Kind.SIGN_FORMAT, "sign"), m("short-sign", Kind.SIGN_FORMAT, "sign"),
-            m("wrong-secret", Kind.SIGN_MISMATCH, "sign")]
+            m("number-sign", Kind.TYPE, "sign"), m("wrong-secret", Kind.SIGN_MISMATCH, "sign")]
     # uppercase-hex breaks the format first; secret-trimmed is a property of the secret, not of a body.
     out += [m(f"signer-{x.id}", Kind.SIGN_MISMATCH, "sign") for x in MISTAKES
             if x.id not in ("uppercase-hex", "secret-trimmed")]
@@ -235,13 +242,15 @@ def _broken_value(ident: str, current: Any) -> Any:
     if ident.startswith("unknown-"):
         return "not-a-documented-value"
     if ident == "bad-timestamp":
-        return "abc"
+        return "abc"  # a string: wrong in format, or in type where the table takes only numbers
     if ident == "seconds-timestamp":
-        return str(int(current) // 1000)
+        return str(int(current) // 1000) if isinstance(current, str) else int(current) // 1000
     if ident.startswith("empty-"):
         return ""
     if ident == "escaped-return-url":
         return "https:\\/\\/merchant.example\\/done"
+    if ident == "advised-email":
+        return "someone@example.com"
     if ident.startswith("bad-"):
         return "not valid\x20here"
     raise KeyError(ident)
@@ -265,6 +274,8 @@ def mutated(body: dict[str, Any], mutation_id: str, secret: signing.Secret | str
         out["sign"] = out["sign"].upper()
     elif m.id == "short-sign":
         out["sign"] = out["sign"][:31]
+    elif m.id == "number-sign":
+        out["sign"] = int(out["sign"][:12], 16)  # a JSON number where the table says String
     elif m.id == "wrong-secret":
         out["sign"] = signing.sign(out, signing.as_secret(secret).reveal() + "-wrong")
     elif m.id.startswith("signer-"):
@@ -280,6 +291,8 @@ _TRAITS: dict[str, dict[str, Any]] = {
     "signer-url-encoded-values": {"remark": "a b&c"},
     "signer-case-insensitive-sort": {"Zeta": "z"},
     "signer-codepoint-order": {"\uFF21": "x", "\U0001F600": "y"},
+    "signer-insertion-order": {"zzExtra": "1", "aaExtra": "2"},  # written out of order, whatever the table's
+    "signer-ampersand-joined": {"aaExtra": "1"},  # two pairs at least, for a joiner to show
     "signer-boolean-as-digit": {"promo": True},
     "signer-nested-skipped": {"meta": {"a": 1}},
     "signer-nested-as-js-string": {"meta": {"a": 1}},

@@ -16,12 +16,12 @@ def answer(asked: Asked) -> dict[str, Any]:
     status = asked.status or order.status
     data: dict[str, Any] = {"tradeNo": order.trade_no, "platFormTradeNo": order.platform_trade_no,
                             "status": status, "message": order.message}
-    table = {f.name for f in ENDPOINT.contract(asked.market).table("response")}
-    if "data.orderAmount" in table:
-        data["orderAmount"] = data["payAmount"] = order.amount
-    else:
-        data["amount"] = order.amount
-    if order.success_time is not None or ("data.successTime" in table and status != "0015"):
+    rows = {f.name: f for f in ENDPOINT.contract(asked.market).table("response")}
+    names = ("orderAmount", "payAmount") if "data.orderAmount" in rows else ("amount",)
+    for name in names:  # as the market's table types it: a float there is a JSON number
+        data[name] = float(order.amount) if rows[f"data.{name}"].doc_type.lower() == "float" else order.amount
+    row = rows.get("data.successTime")
+    if order.success_time is not None or (row is not None and row.required):  # Australia's table requires it
         data["successTime"] = order.success_time or ""
     return success(data)
 

@@ -207,13 +207,13 @@ def _contract(endpoint: dict[str, str], market: str | None, sec: dict[str, list[
     if shared is not None:
         inherited = [t for t in TABLES if t not in own]
         fields = [f for f in shared.fields if f.table in inherited]
-        # A field of the market's own table that the market adds no rule to keeps the shared rules for it (the
-        # MD5 hex sign, the millisecond timestamp), and the shared conflict when its row has the shared type.
+        # A field of the market's own table keeps each shared rule the market does not replace (the MD5 hex sign,
+        # the millisecond timestamp's bounds), and the shared conflict when its row has the shared type.
         mine = {f"{f.table}.{f.name}": f for table in own.values() for f in table}
-        ruled = {r.field for r in refinements}
+        ruled = {(r.field, r.keyword) for r in refinements}
         argued = {c.field for c in conflicts}
         refinements = _of_tables(shared.refinements, inherited) + tuple(
-            r for r in shared.refinements if r.field in mine and r.field not in ruled) + refinements
+            r for r in shared.refinements if r.field in mine and (r.field, r.keyword) not in ruled) + refinements
         conflicts = _of_tables(shared.conflicts, inherited) + tuple(
             c for c in shared.conflicts if c.field in mine and c.field not in argued
             and mine[c.field].doc_type == c.table_type) + conflicts

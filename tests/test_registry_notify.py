@@ -1,0 +1,92 @@
+"""How each kind of the notification's rules is provoked (used by test_registry's every-rule test)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from vexora_conformance.contract import signing
+from vexora_conformance.core.exchange import Exchange, Request, Response, header_map
+from vexora_conformance.core.findings import Finding, Kind
+from vexora_conformance.doors.notify import Case, deliver, judge_case
+from vexora_conformance.judge.exchange import JudgeOptions, judge_exchange
+
+SECRET = "registry-secret"
+OPTIONS = JudgeOptions(secret=signing.Secret(SECRET))
+URL = "https://merchant.example/hooks/vexora"
+
+
+def _note(**changes: Any) -> dict[str, Any]:
+    b = {"platFormTradeNo": "vx1", "tradeNo": "T1", "amount": "300", "status": "0000", **changes}
+    b = {k: v for k, v in b.items() if v is not ...}
+    return {**b, "sign": signing.sign(b, SECRET)}
+
+
+def _judged(body: Any, *, method: str = "POST", headers: dict[str, str] | None = None,
+            reply: tuple[int, str] | None = None) -> list[Finding]:
+    raw = body if isinstance(body, str) else json.dumps(body)
+    request = Request(method, URL, header_map(headers or {"content-type": "application/json"}), raw)
+    response = Response(reply[0], {}, reply[1]) if reply else None
+    return judge_exchange(Exchange(request, response, endpoint="notify"), OPTIONS).findings
+
+
+def _sender(status: int | None, text: str = "", error: Exception | None = None) -> Any:
+    def send(url: str, body: bytes, timeout: float) -> tuple[int, str]:
+        if error is not None:
+            raise error
+        assert status is not None
+        return status, text
+
+    return send
+
+
+def provoke_notification(kind: Kind) -> list[Finding]:
+    good = _note()
+    if kind is Kind.METHOD:
+        return _judged(good, method="PUT")
+    if kind is Kind.CONTENT_TYPE:
+        return _judged(good, headers={"content-type": "text/plain"})
+    if kind is Kind.JSON:
+        return _judged("[1]")
+    if kind is Kind.REQUIRED:
+        return _judged(_note(status=...))
+    if kind is Kind.TYPE:
+        return _judged(_note(amount=300))
+    if kind is Kind.FORMAT:
+        return _judged(_note(status="ok"))
+    if kind is Kind.AMOUNT:
+        return _judged(_note(amount="3,5"))
+    if kind is Kind.DUPLICATE_KEY:
+        return _judged(json.dumps(good)[:-1] + ', "amount": "1"}')
+    if kind is Kind.UNKNOWN_FIELD:
+        return _judged(_note(extra="x"))
+    if kind is Kind.SIGN_MISSING:
+        return _judged({k: v for k, v in good.items() if k != "sign"})
+    if kind is Kind.SIGN_FORMAT:
+        return _judged({**good, "sign": good["sign"].upper()})
+    if kind is Kind.SIGN_MISMATCH:
+        return _judged({**good, "sign": signing.sign(good, "another-secret")})
+    if kind is Kind.SIGN_AMBIGUOUS:
+        return _judged(_note(remark=None))
+    if kind is Kind.REPLY:
+        return _judged(good, reply=(200, "success"))
+    if kind is Kind.REPLY_PADDED:
+        return _judged(good, reply=(200, " OK "))
+    if kind is Kind.ACCEPTS_BAD_SIGN:
+        return _judged({**good, "sign": "0" * 32}, reply=(200, "OK"))
+    if kind is Kind.MALFORMED_ACCEPTED:
+        return _judged(_note(status=...), reply=(200, "OK"))
+    raw = json.dumps(good).encode()
+    if kind is Kind.SLOW:
+        return deliver(_sender(None, error=httpx.ReadTimeout("slow")), URL, raw, OPTIONS, 1.0).findings
+    if kind is Kind.UNREACHABLE:
+        return deliver(_sender(None, error=httpx.ConnectError("refused")), URL, raw, OPTIONS, 1.0).findings
+    if kind is Kind.DUPLICATE:
+        return judge_case(Case("a repeat", raw, "duplicate"), deliver(_sender(200, "no"), URL, raw, OPTIONS, 1.0))
+    if kind is Kind.CRASH:
+        return judge_case(Case("malformed", b"{", "malformed"), deliver(_sender(500, "boom"), URL, b"{", OPTIONS, 1.0))
+    if kind is Kind.UNKNOWN_ORDER:
+        return judge_case(Case("unknown", raw, "unknown-order"), deliver(_sender(200, "OK"), URL, raw, OPTIONS, 1.0))
+    raise AssertionError(f"no way to provoke {kind}")
