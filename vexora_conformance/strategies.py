@@ -130,6 +130,16 @@ def _value(contract: Contract, field: Field, strict_tables: bool, clock: Callabl
         lambda t: t.strip() == t and t != "")
 
 
+@cache
+def _fields(endpoint: str, market: str, strict_tables: bool,
+            clock: Callable[[], float]) -> tuple[tuple[str, bool, st.SearchStrategy[Any]], ...]:
+    """(name, required, the strategy of its values) for each body field of a contract, built once."""
+    ep = endpoint_named(endpoint)
+    contract = ep.contract(market)
+    return tuple((f.name, f.required, _value(contract, f, strict_tables, clock, dict(ep.samples)))
+                 for f in contract.table("body") if f.name != "sign")
+
+
 @st.composite
 def valid_bodies(draw: st.DrawFn, secret: signing.Secret | str | None = None,
                  timestamp_as_string: bool | None = None, *, endpoint: str = "checkout", market: str = DEFAULT,
@@ -140,13 +150,10 @@ def valid_bodies(draw: st.DrawFn, secret: signing.Secret | str | None = None,
     advises, so a valid body raises no warning either); the timestamp near ``clock()``. ``timestamp_as_string``:
     True sends it as a string, False as a number, None draws what the page's readings allow.
     """
-    ep = endpoint_named(endpoint)
-    contract = ep.contract(market)
     body: dict[str, Any] = {}
-    for field in contract.table("body"):
-        if field.name == "sign" or not (field.required or draw(st.booleans())):
-            continue
-        body[field.name] = draw(_value(contract, field, strict_tables, clock, dict(ep.samples)))
+    for name, required, values in _fields(endpoint, market, strict_tables, clock):
+        if required or draw(st.booleans()):
+            body[name] = draw(values)
     if timestamp_as_string is not None and "timestamp" in body:
         body["timestamp"] = str(body["timestamp"]) if timestamp_as_string else int(body["timestamp"])
     signer: signing.Secret | str = secret if secret is not None else draw(st.text(SAFE_TEXT, min_size=1, max_size=32))
