@@ -26,13 +26,14 @@ def signed_body(secret: str, **changes: Any) -> dict[str, Any]:
 
 
 @contextmanager
-def running_server(secret: str, merchant_no: str) -> Iterator[Any]:
+def running_server(secret: str, merchant_no: str, notify_retry_scale: float = 1.0) -> Iterator[Any]:
     """A loopback VexoraServer on a free port, served from a thread while the block runs."""
     from vexora_conformance.contract.signing.reference import Secret
     from vexora_conformance.doors.fake.provider import FakeProvider
     from vexora_conformance.doors.server import VexoraServer
 
-    srv = VexoraServer(("127.0.0.1", 0), FakeProvider(Secret(secret), merchant_no, source="serve"))
+    srv = VexoraServer(("127.0.0.1", 0), FakeProvider(Secret(secret), merchant_no, source="serve"),
+                       notify_retry_scale=notify_retry_scale)
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

@@ -220,7 +220,8 @@ class Handler(BaseHTTPRequestHandler):
             self._pay(body, what)
         elif what == "balance" and self.command == "GET":
             b = fake.balance
-            self._json(200, {"available": str(b.available), "frozen": str(b.frozen), "unsettled": str(b.unsettled)})
+            self._json(200, {"available": f"{b.available:.2f}", "frozen": f"{b.frozen:.2f}",
+                             "unsettled": f"{b.unsettled:.2f}"})
         elif what == "settle" and self.command == "POST":
             fake.settle()
             self._json(200, {"settled": True})
