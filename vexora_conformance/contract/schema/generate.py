@@ -28,6 +28,7 @@ SHOULD_KEY = "x-vexora-should"  # what the page advises but does not require: a 
 PAGE_KEY = "x-vexora-page"
 HEADER_NOTE = "Header names are case-insensitive in HTTP: normalise them before validating. "
 INDEX = "index.json"
+OPENAPI = "openapi.json"  # one per market, beside its schemas
 
 # The page's "Type" column, as JSON Schema types ("?": no source says, so no type is asserted).
 DOC_TYPES: dict[str, str | None] = {
@@ -259,8 +260,11 @@ def render(doc: Any) -> str:
 
 def generated_files() -> dict[str, str]:
     """File path (relative to the schemas folder) -> exact text the generator writes."""
+    from .openapi import openapi
+
     files = {f"{name}.schema.json": render(build_schema(name)) for name in schema_names()}
     files[INDEX] = render(index())
+    files.update((f"{market}/{OPENAPI}", render(openapi(market))) for market in sorted(MARKETS))
     return files
 
 
