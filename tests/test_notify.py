@@ -183,7 +183,7 @@ def serve_process() -> Iterator[str]:
     assert proc.stdout is not None
     yield proc.stdout.readline().strip()
     proc.terminate()
-    proc.communicate(timeout=15)
+    proc.communicate(timeout=60)
 
 
 def _checkout(base: str, notify_url: str) -> str:
@@ -215,7 +215,7 @@ def test_serve_notifies_after_pay_and_the_query_sees_the_payment(serve_process: 
         trade_no = _checkout(serve_process, url)
         r = httpx.post(serve_process + "/__vexora__/pay", json={"tradeNo": trade_no, "status": "0000"})
         assert r.status_code == 200 and r.json()["notifying"]
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not received and time.monotonic() < deadline:
             time.sleep(0.05)
     assert len(received) == 1 and received[0]["tradeNo"] == trade_no and received[0]["status"] == "0000"

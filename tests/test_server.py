@@ -154,7 +154,7 @@ def test_sigterm_writes_the_report_and_the_exit_code_reflects_findings(tmp_path:
     r = httpx.post(url + "/v1/vexora/checkout", json=good, headers={"merchantNo": MERCHANT})
     bad = httpx.post(url + "/v1/vexora/checkout", json={**good, "sign": "0" * 32}, headers={"merchantNo": MERCHANT})
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=10)
+    out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert r.json()["code"] == "0000" and bad.json()["msg"] == "sign error"
     text = report.read_text()
@@ -171,18 +171,18 @@ def test_sigint_with_only_conformant_traffic_exits_0(tmp_path: Path) -> None:
     assert httpx.post(url + "/v1/vexora/checkout", json=body(), headers={"merchantNo": MERCHANT}).json()["code"] \
         == "0000"
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=10)
+    proc.communicate(timeout=60)
     assert proc.returncode == 0
 
 
 def test_serve_refuses_a_port_in_use(server: VexoraServer) -> None:
     port = server.server_address[1]
     out = subprocess.run([sys.executable, "-m", "vexora_conformance", "serve", "--port", str(port)],
-                         capture_output=True, text=True, timeout=10)
+                         capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "cannot listen" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_an_unwritable_report_path_is_refused_at_start() -> None:
     out = subprocess.run([sys.executable, "-m", "vexora_conformance", "serve", "--report", "/nonexistent/dir/r.json"],
-                         capture_output=True, text=True, timeout=10)
+                         capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "cannot write the report" in out.stderr and "Traceback" not in out.stderr

@@ -67,12 +67,30 @@ ASTRAL = st.characters(min_codepoint=0x10000, max_codepoint=0x10FFFF)
 def test_java_order_differs_from_code_point_order_exactly_where_it_should(keys: list[str]) -> None:
     java = sorted(keys, key=signing.java_order_key)
     python = sorted(keys)
+    assert java == sorted(keys, key=_utf16_units)  # Java's String.compareTo, computed independently
     # The two orders can only disagree when some key holds an astral character
     # and some key holds a U+E000..U+FFFF character.
     astral = any(ord(c) > 0xFFFF for k in keys for c in k)
     bmp_high = any(0xE000 <= ord(c) <= 0xFFFF for k in keys for c in k)
     if not (astral and bmp_high):
         assert java == python
+
+
+def _utf16_units(key: str) -> list[int]:
+    """The UTF-16 code units of a key, worked out by hand (not by the codec the implementation uses)."""
+    units = []
+    for ch in key:
+        cp = ord(ch)
+        if cp > 0xFFFF:
+            units += [0xD800 + ((cp - 0x10000) >> 10), 0xDC00 + ((cp - 0x10000) & 0x3FF)]
+        else:
+            units.append(cp)
+    return units
+
+
+def test_java_order_is_not_code_point_order_on_astral_against_high_bmp() -> None:
+    keys = ["\uFFFD", "\U0001F600"]
+    assert sorted(keys, key=signing.java_order_key) == ["\U0001F600", "\uFFFD"] != sorted(keys)
 
 
 @given(ASTRAL, BMP_HIGH)

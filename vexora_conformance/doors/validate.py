@@ -31,6 +31,7 @@ from ..core.exchange import Exchange
 from ..core.findings import Finding, Kind
 from ..core.outcome import Judged, Outcome, Sink
 from ..core.records import SKIPPED, Clean, Explained, ReadFailed, Record, Skipped, Unreadable
+from ..core.text import STDIN
 from ..judge.exchange import JudgeOptions, PendingDiagnosis, Verdict, judge_exchange, sign_mismatch
 from ..judge.ledger import Ledger
 from ..judge.patterns import DEFAULT_LIMIT
@@ -269,13 +270,15 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
 
     Each record's findings go to ``sink`` as it is concluded, and to ``Outcome.findings`` when ``collect``.
     """
-    outcome = Outcome(sources=list(paths), collect=collect, endpoint_order=ENDPOINT_NAMES)
+    outcome = Outcome(sources=[STDIN if p == "-" else p for p in paths], collect=collect,
+                      endpoint_order=ENDPOINT_NAMES)
     ledger = Ledger(options, diagnosis_limit=diagnosis_limit)
     labels = keep_labels or (sink is not None and sink.wants_labels)
-    for name in paths:
+    for path in paths:
         shown = 0
+        name = STDIN if path == "-" else path  # how findings name the source
         ledger.begin(name)
-        for index, record in _stream(name, options, jobs, stdin, labels):
+        for index, record in _stream(path, options, jobs, stdin, labels):
             what: str | None
             if type(record) is Clean:
                 outcome.judged_exchange(record.endpoint, record.market, record.variant)

@@ -22,7 +22,7 @@ import orjson
 
 from ..core.findings import Finding
 from ..core.outcome import Outcome
-from ..core.text import one_line, xml_text
+from ..core.text import RULES_URL, STDIN, one_line, xml_text
 
 _COLOURS = {"error": "\033[31m", "warning": "\033[33m", "dim": "\033[2m", "bold": "\033[1m", "reset": "\033[0m"}
 SPOOL_BYTES = 4 * 1024 * 1024  # JUnit test cases kept in memory before they spill to a temporary file
@@ -72,6 +72,8 @@ class TextReport:
     def finish(self, outcome: Outcome) -> None:
         for line in outcome.notes:
             print(self.c("dim", f"note: {line}"), file=self.out)
+        if outcome.errors or outcome.warnings:
+            print(self.c("dim", f"every rule, and what to do about it: {RULES_URL}"), file=self.out)
         verdict = "FAIL" if outcome.errors else "PASS"
         print(self.c("error" if outcome.errors else "bold", f"{verdict}: {_counts_line(outcome)}"), file=self.out)
 
@@ -130,7 +132,7 @@ class GithubReport:
         for f in findings:
             level = "error" if f.severity == "error" else "warning"
             props = f"title={_gh_escape(f.rule, True)}"
-            if f.source and f.source != "-":
+            if f.source and f.source != STDIN:
                 props = f"file={_gh_escape(one_line(f.source), True)},{props}"
             where = f"#{f.index} " if f.index is not None else ""
             hint = f" (hint: {f.hint})" if f.hint else ""

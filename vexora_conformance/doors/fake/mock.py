@@ -19,11 +19,12 @@ from ...contract.books import DEFAULT_BALANCE
 from ...contract.markets import DEFAULT
 from ...contract.signing import Secret
 from ...core.findings import FailOn, Severity, VexoraContractWarning
+from ...core.text import docs
 from ...judge.session import Session
 from .provider import DEFAULT_MERCHANT, DEFAULT_SECRET, FakeProvider
 
 PROVIDER_PATHS = r".*/vexora/.*"  # the provider's API lives under /v1/vexora/ (near misses of v1 are judged too)
-DOCS_PLUGIN = "https://vexora-conformance.readthedocs.io/en/latest/plugin/"
+DOCS_PLUGIN = docs("plugin")
 
 
 class NotMocked(AssertionError):

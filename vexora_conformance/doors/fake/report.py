@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...core.findings import FailOn, Severity
-from ...core.text import one_line
+from ...core.text import RULES_URL, one_line
 
 
 def failure_report(calls: Sequence[Any], fail_on: FailOn) -> str:
@@ -31,4 +31,5 @@ def failure_report(calls: Sequence[Any], fail_on: FailOn) -> str:
                 lines.append(one_line(f"      hint: {f.hint}"))
             if f.basis:
                 lines.append(one_line(f"      basis: {f.basis}"))
+    lines.append(f"every rule, and what to do about it: {RULES_URL}")
     return "\n".join(lines)

@@ -31,6 +31,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         require(self.market)  # ValueError naming the known markets
+        window = self.skew_window
+        if isinstance(window, bool) or not isinstance(window, (int, float)) or not 0 < window < 10**9:  # NaN too
+            raise ValueError("skew_window must be a finite number of seconds above 0")
         FailOn(self.fail_on)
         if self.link_field not in LINK_FIELDS:
             raise ValueError(f"link_field must be one of {', '.join(LINK_FIELDS)}")
