@@ -13,6 +13,8 @@ import asyncio
 import hashlib
 import inspect
 import json
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -131,12 +133,40 @@ def deliver(send: Send, url: str, body: bytes, options: JudgeOptions, timeout: f
     except httpx.TimeoutException:
         return _timed_out(url, body, started, timeout)
     except (httpx.HTTPError, OSError) as exc:
-        reason = f"unreachable: {type(exc).__name__.replace('Error', ' error').lower().strip()}"
+        reason = f"unreachable: {unreachable_reason(exc)}"
         return Delivery(url, body, None, "", time.monotonic() - started, reason,
                         [rule("notify.unreachable").finding(f"the notifyUrl is {reason}")])
     if time.monotonic() - started > timeout:  # an answer that came too late is no answer to the provider
         return _timed_out(url, body, started, timeout)
     return answered(url, body, status, text, started, options)
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    """Why a connection failed, in words: the cause is found down the exception's chain (httpx wraps it)."""
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen and len(seen) < 8:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    for cause in seen:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return (f"TLS: its certificate is not trusted ({cause.verify_message}); "
+                    "a self-signed one needs --cacert")
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS: the handshake failed ({cause.reason or 'not TLS'}); is it https?"
+        if isinstance(cause, socket.gaierror):
+            return "its host name does not resolve"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused: nothing listens on that port"
+        if isinstance(cause, ConnectionResetError):
+            return "the connection was reset"
+    text = " ".join(str(seen[0]).split())[:120]
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "its host name does not resolve"
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused: nothing listens on that port"
+    if "SSL" in text or "certificate" in text:
+        return f"TLS: {text}"
+    return f"no connection ({type(seen[0]).__name__.replace('Error', ' error').lower().strip()})"
 
 
 def answered(url: str, body: bytes, status: int, text: str, started: float, options: JudgeOptions) -> Delivery:
