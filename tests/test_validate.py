@@ -319,7 +319,7 @@ def test_har_with_an_integer_past_64_bits_is_read_whole(tmp_path: Path) -> None:
     assert report["summary"]["exchanges"] == len(mc.cases()) and report["summary"]["malformed"] == 0
     stream = io.TextIOWrapper(io.BufferedReader(Unseekable(path.read_bytes())))  # like a pipe on stdin
     _, out, _ = cli(["validate", "-", "--format", "json"], stdin=stream)
-    assert json.loads(out)["summary"] == {**report["summary"], "sources": ["-"]}
+    assert json.loads(out)["summary"] == {**report["summary"], "sources": ["<stdin>"]}
 
 
 def test_an_unwritable_output_is_a_one_line_error(captures: Path) -> None:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .core.findings import Finding, VexoraContractWarning
     from .doors.fake.provider import Call, FakeProvider
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # name -> the module that defines it
 _EXPORTS = {
