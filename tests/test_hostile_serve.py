@@ -220,3 +220,128 @@ def test_a_client_that_hangs_up_mid_answer_leaves_no_traceback(server: Served) -
             s.sendall(b"GET / HTTP/9.9\r\n\r\n")  # refused by http.server; the client is gone before the answer
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     assert status_of(raw(server, request(valid()))) == 200  # still serving; the teardown checks stderr
+
+
+# --- round two: every method judged, framing conflicts refused, odd paths judged ---
+
+@pytest.mark.parametrize("method", [b"TRACE", b"PROPFIND", b"BREW"])
+def test_every_method_is_judged_and_answered_in_the_providers_manner(server: Served, method: bytes) -> None:
+    before = counted(server)
+    answer = raw(server, request(valid()).replace(b"POST", method, 1))
+    assert status_of(answer) == 405 and b'"8000"' in answer
+    assert counted(server) == before + 1
+    rules = [f["rule"] for f in httpx.get(server.base_url + "/__vexora__/findings").json()["findings"]]
+    assert "request.method" in rules
+
+
+@pytest.mark.parametrize("extra", [b"Content-Length: 3\r\n", b"Transfer-Encoding: chunked\r\n"])
+def test_conflicting_framing_is_refused(server: Served, extra: bytes) -> None:
+    assert status_of(raw(server, request(valid(), extra=extra))) == 400
+
+
+def test_a_control_character_in_the_path_is_judged(server: Served) -> None:
+    before = counted(server)
+    answer = raw(server, request(valid(), target=PATH.encode() + b"\x01"))
+    assert status_of(answer) in (200, 404) and b"internal error" not in answer
+    assert counted(server) == before + 1
+
+
+def _child_serve(*args: str) -> tuple[subprocess.Popen[str], Served]:
+    proc = subprocess.Popen([sys.executable, "-m", "vexora_conformance", "serve", "--merchant-no", MERCHANT, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=memory_cap(),
+                            env={**os.environ, "VEXORA_SECRET": SECRET})
+    assert proc.stdout is not None
+    url = httpx.URL(proc.stdout.readline().strip())
+    return proc, Served(str(url), str(url.host), int(url.port or 80))
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    return err
+
+
+def test_verbose_logging_never_shows_the_query(tmp_path: Path) -> None:
+    proc, srv = _child_serve("--verbose")
+    try:
+        raw(srv, request(valid(), target=PATH.encode() + b"?email=jose.perez%40example.mx&mobile=5512345678"))
+        raw(srv, b"GET /x?name=Jos%C3%A9 HTTP/1.1\r\nHost: x\r\n\r\n", close_after=True)
+    finally:
+        err = _stop(proc)
+    assert "/mx/v1/vexora/checkout" in err  # it logs
+    assert "email" not in err and "5512345678" not in err and "name=" not in err
+
+
+def test_calls_are_kept_as_verdicts_not_bodies() -> None:
+    """Before, serve kept every request: 1.2 MB per 1 MB one, until MemoryError. Now its memory stays flat."""
+    proc, srv = _child_serve()
+    big = json.dumps(signed_body(SECRET, remark="r" * (1000 * 1000))).encode()
+    try:
+        def rss() -> int:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) * 1024
+
+        for _ in range(10):
+            raw(srv, request(big))
+        start = rss()
+        for _ in range(150):
+            raw(srv, request(big))
+        grown = rss() - start
+        assert counted(srv) == 160
+    finally:
+        _stop(proc)
+    assert grown < 60 * 1024 * 1024, f"serve grew by {grown / 2**20:.0f} MiB over 150 requests of 1 MB"
+
+
+def test_past_the_connection_cap_a_client_gets_503_not_silence(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.helpers import running_server
+    from vexora_conformance.doors import server as server_module
+
+    monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 4)
+    with running_server(SECRET, MERCHANT) as srv:
+        host, port = srv.server_address[:2]
+        idle = [socket.create_connection((host, port), timeout=5) for _ in range(4)]
+        time.sleep(0.3)  # each accepted, each holding its thread
+        here = Served(srv.base_url, host, port)
+        answer = raw(here, request(valid()))
+        assert status_of(answer) == 503 and b"busy" in answer
+        for s in idle:
+            s.close()
+        time.sleep(0.5)  # the threads see the closes and end
+        assert status_of(raw(here, request(valid()))) == 200
+
+
+def test_answers_go_out_in_one_write_with_nodelay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A keep-alive client waited ~40 ms per answer (headers and body written apart, Nagle's algorithm): now one
+    write per answer, on a socket with TCP_NODELAY."""
+    import socketserver
+
+    from tests.helpers import running_server
+
+    writes: list[int] = []
+    original = socketserver._SocketWriter.write  # type: ignore[attr-defined]
+
+    def counting(self: Any, data: Any) -> int:
+        writes.append(len(data))
+        return original(self, data)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(socketserver._SocketWriter, "write", counting)  # type: ignore[attr-defined]
+    with running_server(SECRET, MERCHANT) as srv:
+        host, port = srv.server_address[:2]
+        with socket.create_connection((host, port), timeout=5) as s:
+            for _ in range(5):
+                s.sendall(request(valid()))
+                assert status_of(_read_response(s)) == 200
+    assert len(writes) == 5
+    from vexora_conformance.contract.signing import Secret
+    from vexora_conformance.doors.fake.provider import FakeProvider
+    from vexora_conformance.doors.server import VexoraServer
+
+    idle = VexoraServer(("127.0.0.1", 0), FakeProvider(Secret(SECRET)))  # bound, not serving: we accept
+    try:
+        with socket.create_connection(idle.server_address[:2], timeout=5):
+            accepted, _ = idle.get_request()
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        idle.server_close()

@@ -103,15 +103,18 @@ def test_bad_scenarios_are_refused(server: VexoraServer, bad: Any) -> None:
     assert httpx.post(server.base_url + "/__vexora__/scenario", json=bad).status_code == 400
 
 
-def test_reset_clears_findings_queue_and_trade_nos(server: VexoraServer) -> None:
+def test_reset_forgets_the_queue_and_trade_nos_but_never_the_findings(server: VexoraServer) -> None:
     b = body()
     post(server, b)
     post(server, b)
     assert httpx.get(server.base_url + "/__vexora__/findings").json()["summary"]["errors"] == 1
     httpx.post(server.base_url + "/__vexora__/scenario", json={"outcome": "http"})
     httpx.post(server.base_url + "/__vexora__/reset")
-    assert post(server, b).json()["code"] == "0000"
-    assert httpx.get(server.base_url + "/__vexora__/findings").json()["summary"]["exchanges"] == 1
+    assert post(server, b).json()["code"] == "0000"  # the tradeNo is free again, and the scenario is gone
+    report = httpx.get(server.base_url + "/__vexora__/findings").json()
+    # the run's record is append-only: a client cannot erase the findings against it
+    assert report["summary"]["exchanges"] == 3 and report["summary"]["errors"] == 1
+    assert [f["rule"] for f in report["findings"]] == ["trade-no.duplicate"]
 
 
 def test_oversized_bodies_get_413_and_malformed_http_does_not_kill_the_server(server: VexoraServer) -> None:

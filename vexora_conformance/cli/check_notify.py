@@ -29,10 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    import httpx
+    import ssl
 
     from .. import report
-    from ..doors.notify import battery, battery_outcome, http_sender, write_battery_text
+    from ..core.urls import http_url_problem
+    from ..doors.notify import url_sender
+    from ..doors.notify_check import battery, battery_outcome, write_battery_text
     from .credentials import resolve_secret
 
     secret = resolve_secret(args.secret_env, args.secret_file)
@@ -42,18 +44,18 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         raise UsageErrorWithUsage("give --trade-no and --amount together (an order the handler knows)")
     if args.amount is not None and not (args.amount.isascii() and args.amount.isdigit()):
         raise UsageErrorWithUsage("--amount is digits, like the Checkout amount")
+    problem = http_url_problem(args.url)
+    if problem is not None:
+        shown = args.url[:80].encode("unicode_escape").decode("ascii")
+        raise UsageErrorWithUsage(f"{shown!r} is not a usable http(s) URL: {problem}")
     try:
-        url = httpx.URL(args.url) if args.url.startswith(("http://", "https://")) else None
-    except httpx.InvalidURL:
-        url = None
-    if url is None or not url.host:
-        raise UsageErrorWithUsage(f"{args.url[:80]!r} is not a usable http(s) URL")
-    try:
-        client = httpx.Client(verify=args.cacert) if args.cacert else httpx.Client()
+        tls = ssl.create_default_context(cafile=args.cacert) if args.cacert else None
     except OSError as exc:
         raise InputError(f"cannot read the CA bundle: {exc.strerror or exc}", source=args.cacert) from None
-    with client:
-        result = battery(http_sender(client), args.url, secret, args.trade_no, args.amount, args.timeout)
+    except ssl.SSLError as exc:
+        raise InputError(f"the CA bundle holds no certificate it can use ({exc.reason or 'not PEM'})",
+                         source=args.cacert) from None
+    result = battery(url_sender(tls), args.url, secret, args.trade_no, args.amount, args.timeout)
     if result.unreachable:
         first = result.cases[0][1]
         raise InputError(f"cannot reach the handler: {first.failure}", source=args.url)

@@ -10,7 +10,6 @@ else); only the verdicts about the *answer* are kept, since the body is ours.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import inspect
 import json
 import socket
@@ -18,9 +17,8 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import IO, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -28,10 +26,9 @@ from ..contract import signing
 from ..contract.registry import ENDPOINTS
 from ..contract.rules import rule
 from ..core.exchange import Exchange, Request, Response
-from ..core.findings import Finding
-from ..core.outcome import Judged, Outcome
-from ..core.text import one_line
+from ..core.findings import Finding, Severity
 from ..judge.exchange import JudgeOptions, judge_exchange, ok_reply_problem
+from . import wire
 
 MAX_ANSWER = 64 * 1024  # what is read of an answer: enough to judge it, bounded whatever the handler sends
 SHOWN = 200  # characters of an answer kept in a finding
@@ -73,35 +70,68 @@ class Delivery:
 Send = Callable[[str, bytes, float], tuple[int, str]]
 
 
-def http_sender(client: httpx.Client) -> Send:
-    """POST with ``client`` (a URL, or an app behind a WSGI transport), reading at most MAX_ANSWER bytes.
-
-    ``timeout`` bounds the whole answer, not each read: a handler that drips a byte at a time still runs out.
-    """
+def url_sender(tls: ssl.SSLContext | None = None) -> Send:
+    """POST to a handler's URL over a connection of its own, the whole exchange within ``timeout``
+    (``wire.post``: connect, TLS, send, status line, headers and body; the answer capped before and after
+    decoding)."""
     def send(url: str, body: bytes, timeout: float) -> tuple[int, str]:
-        deadline = time.monotonic() + timeout
+        answer = wire.post(url, body, _JSON, timeout, MAX_ANSWER, tls)
+        return answer.status, answer.body.decode("utf-8", "replace")
+
+    return send
+
+
+def app_sender(client: httpx.Client) -> Send:
+    """POST to an in-process app behind an httpx transport (WSGI), reading at most MAX_ANSWER raw bytes and
+    undoing any Content-Encoding with the same bounded decoder as ``wire``."""
+    def send(url: str, body: bytes, timeout: float) -> tuple[int, str]:
         with client.stream("POST", url, content=body, headers=_JSON, timeout=timeout) as answer:
             data = b""
-            for chunk in answer.iter_bytes():
+            for chunk in answer.iter_raw():
                 data += chunk
                 if len(data) >= MAX_ANSWER:
                     break
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout("the answer took longer than the timeout")
-            return answer.status_code, data[:MAX_ANSWER].decode("utf-8", "replace")
+            text, _ = wire.decode(data[:MAX_ANSWER], answer.headers.get("content-encoding", ""), MAX_ANSWER)
+            return answer.status_code, text.decode("utf-8", "replace")
 
-    return send
+    return bounded_by_thread(send)
+
+
+def bounded_by_thread(send: Send) -> Send:
+    """``send`` in a thread of its own, waited for at most ``timeout``: an in-process app that never returns
+    cannot be stopped, but the delivery ends on time (``notify.slow``) and the thread is left to finish."""
+    def bounded(url: str, body: bytes, timeout: float) -> tuple[int, str]:
+        result: list[tuple[int, str]] = []
+        error: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                result.append(send(url, body, timeout))
+            except BaseException as exc:  # handed to the caller's thread as it was
+                error.append(exc)
+
+        worker = threading.Thread(target=run, daemon=True, name="vexora-app-delivery")
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            raise wire.TimedOut(f"timed out after {timeout:g} s: the in-process app had not returned (its "
+                                "thread is left running)")
+        if error:
+            raise error[0]
+        return result[0]
+
+    return bounded
 
 
 def deliver_to(target: Any, url: str, body: bytes, options: JudgeOptions, timeout: float = TIMEOUT_S) -> Delivery:
     """Deliver to a URL, a WSGI app or an ASGI app (detected: an ASGI app is a coroutine function)."""
     if isinstance(target, str):
-        with httpx.Client() as client:
-            return deliver(http_sender(client), target, body, options, timeout)
+        return deliver(url_sender(), target, body, options, timeout)
     if _is_asgi(target):
-        return _in_thread(lambda: asyncio.run(_deliver_asgi(target, url, body, options, timeout)))
+        return deliver(bounded_by_thread(lambda u, b, t: asyncio.run(_send_asgi(target, u, b, t))), url, body,
+                       options, timeout)
     with httpx.Client(transport=httpx.WSGITransport(app=target)) as client:
-        return deliver(http_sender(client), url, body, options, timeout)
+        return deliver(app_sender(client), url, body, options, timeout)
 
 
 def _is_asgi(app: Any) -> bool:
@@ -109,36 +139,59 @@ def _is_asgi(app: Any) -> bool:
     return inspect.iscoroutinefunction(call)
 
 
-def _in_thread(fn: Callable[[], Delivery]) -> Delivery:
-    """Run an event loop of our own, whether or not the caller is inside one (an async test)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn).result()
-
-
-async def _deliver_asgi(app: Any, url: str, body: bytes, options: JudgeOptions, timeout: float) -> Delivery:
-    started = time.monotonic()
+async def _send_asgi(app: Any, url: str, body: bytes, timeout: float) -> tuple[int, str]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
         try:
-            answer = await asyncio.wait_for(client.post(url, content=body, headers=_JSON), timeout)
-        except (TimeoutError, httpx.TimeoutException):
-            return _timed_out(url, body, started, timeout)
-    return answered(url, body, answer.status_code, answer.text[:MAX_ANSWER], started, options)
+            async with client.stream("POST", url, content=body, headers=_JSON) as answer:
+                data = b""
+                async for chunk in answer.aiter_raw():
+                    data += chunk
+                    if len(data) >= MAX_ANSWER:
+                        break
+                text, _ = wire.decode(data[:MAX_ANSWER], answer.headers.get("content-encoding", ""),
+                                      MAX_ANSWER)
+                return answer.status_code, text.decode("utf-8", "replace")
+        except httpx.TimeoutException:
+            raise wire.TimedOut(f"timed out after {timeout:g} s") from None
 
 
 def deliver(send: Send, url: str, body: bytes, options: JudgeOptions, timeout: float = TIMEOUT_S) -> Delivery:
-    """Send once and judge the answer; a timeout is ``notify.slow``, no connection ``notify.unreachable``."""
+    """Send once and judge the answer: too late is ``notify.slow``, no connection ``notify.unreachable``, an
+    answer that is not HTTP ``notify.reply`` (for a notification that wanted OK)."""
     started = time.monotonic()
     try:
         status, text = send(url, body, timeout)
-    except httpx.TimeoutException:
+    except wire.TimedOut as exc:
+        return _timed_out(url, body, started, timeout, str(exc))
+    except httpx.TimeoutException:  # an in-process app's transport
         return _timed_out(url, body, started, timeout)
-    except (httpx.HTTPError, OSError) as exc:
-        reason = f"unreachable: {unreachable_reason(exc)}"
-        return Delivery(url, body, None, "", time.monotonic() - started, reason,
-                        [rule("notify.unreachable").finding(f"the notifyUrl is {reason}")])
+    except wire.Unreachable as exc:
+        return _unreachable(url, body, started, str(exc))
+    except wire.BadAnswer as exc:
+        return _garbled(url, body, started, str(exc), options)
+    except ValueError as exc:  # core.urls: the URL cannot be called at all
+        return _unreachable(url, body, started, f"the notifyUrl cannot be called: {exc}")
+    except (httpx.HTTPError, OSError) as exc:  # an in-process app's transport
+        return _unreachable(url, body, started, unreachable_reason(exc))
     if time.monotonic() - started > timeout:  # an answer that came too late is no answer to the provider
         return _timed_out(url, body, started, timeout)
     return answered(url, body, status, text, started, options)
+
+
+def _unreachable(url: str, body: bytes, started: float, reason: str) -> Delivery:
+    return Delivery(url, body, None, "", time.monotonic() - started, f"unreachable: {reason}",
+                    [rule("notify.unreachable").finding(f"the notifyUrl is unreachable: {reason}")])
+
+
+def _garbled(url: str, body: bytes, started: float, reason: str, options: JudgeOptions) -> Delivery:
+    """Reached, and no answer the provider can read: for a valid notification that is no OK (``notify.reply``);
+    for one the handler should refuse, it is a refusal."""
+    verdict = judge_exchange(Exchange(Request("POST", url, {"content-type": "application/json"}, body),
+                                      endpoint="notify"), options)
+    valid = not any(f.severity is Severity.ERROR for f in verdict.findings)
+    found = [rule("notify.reply").finding(f"the handler gave no answer the provider can read: {reason}",
+                                          "/response")] if valid else []
+    return Delivery(url, body, None, "", time.monotonic() - started, f"no answer: {reason}", found)
 
 
 def unreachable_reason(exc: BaseException) -> str:
@@ -177,17 +230,18 @@ def answered(url: str, body: bytes, status: int, text: str, started: float, opti
     return Delivery(url, body, status, text, time.monotonic() - started, None, found)
 
 
-def _timed_out(url: str, body: bytes, started: float, timeout: float) -> Delivery:
-    return Delivery(url, body, None, "", time.monotonic() - started, f"timed out after {timeout:g} s",
-                    [rule("notify.slow").finding(f"the handler did not answer within {timeout:g} s "
-                                                 "(the provider's timeout)")])
+def _timed_out(url: str, body: bytes, started: float, timeout: float, what: str | None = None) -> Delivery:
+    what = what or f"timed out after {timeout:g} s"
+    return Delivery(url, body, None, "", time.monotonic() - started, what,
+                    [rule("notify.slow").finding(f"the handler did not answer within {timeout:g} s, the provider's "
+                                                 f"timeout ({what})")])
 
 
 def signed(fields: dict[str, Any], secret: signing.Secret | str) -> bytes:
     return json.dumps({**fields, "sign": signing.sign(fields, secret)}, separators=(",", ":")).encode()
 
 
-# --- the battery of check-notify ---
+# --- the cases: what an answer means for the handler ---
 
 
 @dataclass(frozen=True)
@@ -195,29 +249,6 @@ class Case:
     name: str
     body: bytes
     kind: str  # "valid", "duplicate", "forged", "malformed", "unknown-order"
-
-
-def battery_cases(secret: signing.Secret, trade_no: str, amount: str, platform: str) -> list[Case]:
-    """Every case check-notify sends, in order (the duplicate repeats the first)."""
-    base = {"platFormTradeNo": platform, "tradeNo": trade_no, "amount": amount}
-    paid = signed({**base, "status": "0000"}, secret)
-    smaller = str(max(1, int(amount) // 2)) if amount.isdigit() and int(amount) > 1 else "1"
-    other_hex = hashlib.md5(b"not the sign of this body", usedforsecurity=False).hexdigest()
-    return [
-        Case("valid notification: 0000 paid", paid, "valid"),
-        Case("valid notification: 0001 partial, a smaller amount",
-             signed({**base, "amount": smaller, "status": "0001"}, secret), "valid"),
-        Case("valid notification: 00029 failed", signed({**base, "status": "00029"}, secret), "valid"),
-        Case("the first notification again (a retry)", paid, "duplicate"),
-        Case("a tampered amount with the old sign", tampered(paid), "forged"),
-        Case("a wrong sign", json.dumps({**base, "status": "0000", "sign": other_hex}).encode(), "forged"),
-        Case("no sign", json.dumps({**base, "status": "0000"}).encode(), "forged"),
-        Case("a sign made with another secret", signed({**base, "status": "0000"}, "not-the-app-secret"), "forged"),
-        Case("malformed JSON", b'{"tradeNo": "' + trade_no.encode() + b'", ', "malformed"),
-        Case("an empty body", b"", "malformed"),
-        Case("an unknown tradeNo", signed({**base, "tradeNo": f"unknown-{time.time_ns()}", "status": "0000"},
-                                          secret), "unknown-order"),
-    ]
 
 
 def tampered(body: bytes) -> bytes:
@@ -250,111 +281,3 @@ def _answer(delivery: Delivery) -> str:
         return delivery.failure or "no answer"
     shown = delivery.text[:40].encode("unicode_escape").decode("ascii")
     return f"HTTP {delivery.status} {shown!r}"
-
-
-@dataclass
-class BatteryResult:
-    url: str
-    cases: list[tuple[Case, Delivery, list[Finding]]]
-    generated_trade_no: bool
-
-    @property
-    def unreachable(self) -> bool:
-        return bool(self.cases) and all(d.failure is not None and d.failure.startswith("unreachable")
-                                        for _, d, _ in self.cases)
-
-
-def battery(send: Send, url: str, secret: signing.Secret, trade_no: str | None, amount: str | None,
-            timeout: float = TIMEOUT_S) -> BatteryResult:
-    """Run every case against a handler; stops early when the first case cannot reach it."""
-    generated = trade_no is None
-    options = JudgeOptions(secret=secret)
-    cases = battery_cases(secret, trade_no or f"vexora-check-{time.time_ns()}", amount or "300",
-                          f"vx{time.time_ns() % 10**14:014d}")
-    result = BatteryResult(url, [], generated)
-    for n, case in enumerate(cases):
-        delivery = deliver(send, url, case.body, options, timeout)
-        found = [replace(f, source=url, index=n, details={**f.details, **delivery.details(case.name)})
-                 for f in judge_case(case, delivery)]
-        if generated and case.kind == "valid":
-            found = [replace(f, hint=f"{f.hint} (a generated tradeNo was used: a handler that refuses unknown "
-                                     "orders needs --trade-no and --amount)") if f.rule == "notify.reply" else f
-                     for f in found]
-        result.cases.append((case, delivery, found))
-        if n == 0 and delivery.failure is not None and delivery.failure.startswith("unreachable"):
-            break
-    return result
-
-
-def battery_outcome(result: BatteryResult) -> Outcome:
-    """A check-notify run in the report model of ``validate`` (one exchange per case)."""
-    outcome = Outcome(sources=[result.url], exchanges=len(result.cases), endpoint_order=("notify",))
-    for n, (case, _, found) in enumerate(result.cases):
-        outcome.judged.append(Judged(result.url, n, case.name))
-        for f in found:
-            outcome.add(f)
-    return outcome
-
-
-def write_battery_text(result: BatteryResult, out: IO[str], merchant_no: str | None) -> None:
-    """One line per case (verdict, case, answer, time), its findings under it, then PASS or FAIL."""
-    print(f"check-notify {one_line(result.url)}" + (f" (merchant {merchant_no})" if merchant_no else ""), file=out)
-    errors = 0
-    for case, delivery, found in result.cases:
-        answer = (f"HTTP {delivery.status} {delivery.text[:40]!r}" if delivery.status is not None
-                  else delivery.failure)
-        verdict = "FAIL" if any(f.severity == "error" for f in found) else ("warn" if found else "ok")
-        errors += verdict == "FAIL"
-        print(one_line(f"  {verdict:<4} {case.name}: {answer} ({delivery.elapsed_s * 1000:.0f} ms)"), file=out)
-        for f in found:
-            print(one_line(f"         {f.severity} {f.rule}: {f.message}"), file=out)
-            if f.hint:
-                print(one_line(f"         hint: {f.hint}"), file=out)
-    if result.generated_trade_no:
-        print("note: a generated tradeNo was used; a handler that refuses unknown orders needs --trade-no and "
-              "--amount of an order it knows", file=out)
-    print(f"{'FAIL' if errors else 'PASS'}: {len(result.cases)} case(s), {errors} failed", file=out)
-
-
-# --- serve's notifier: the documented retries ---
-
-
-class Retrier:
-    """Deliver a notification as the provider does: again on anything but OK, on the documented schedule."""
-
-    def __init__(self, send: Send, options: JudgeOptions, record: Callable[[Delivery], None],
-                 scale: float = 1.0, timeout: float = TIMEOUT_S) -> None:
-        self.send, self.options, self.record = send, options, record
-        self.scale, self.timeout = scale, timeout
-
-    def start(self, url: str, body: bytes, variants: tuple[str, ...] = ()) -> threading.Thread:
-        thread = threading.Thread(target=self.run, args=(url, body, variants), daemon=True,
-                                  name="vexora-notifier")
-        thread.start()
-        return thread
-
-    def run(self, url: str, body: bytes, variants: tuple[str, ...] = ()) -> bool:
-        """Deliver until acknowledged or out of retries; then the asked-for variants. True when acknowledged."""
-        for wait in (0.0, *RETRY_SCHEDULE_S):
-            if wait:
-                time.sleep(wait * self.scale)
-            delivery = deliver(self.send, url, body, self.options, self.timeout)
-            self.record(delivery)
-            if delivery.acknowledged:
-                break
-        else:
-            return False
-        for variant in variants:
-            case = _variant(variant, body)
-            delivery = deliver(self.send, url, case.body, self.options, self.timeout)
-            self.record(replace(delivery, findings=judge_case(case, delivery)))
-        return True
-
-
-VARIANTS = ("duplicate", "bad-sign")
-
-
-def _variant(name: str, body: bytes) -> Case:
-    if name == "duplicate":
-        return Case("the same notification again", body, "duplicate")
-    return Case("a tampered amount with the old sign", tampered(body), "forged")

@@ -11,27 +11,33 @@ import contextlib
 import json
 import re
 import signal
+import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from ..contract.registry import NAMES as ENDPOINT_NAMES
-from ..contract.registry import paths_text, shared_notes
+from ..contract.registry import paths_text
 from ..core.errors import os_reason
+from ..core.findings import FailOn
 from ..core.jsontext import json_bytes
-from ..core.outcome import Judged, Outcome
+from ..core.outcome import Outcome
+from ..core.urls import target as url_target
 from ..judge.exchange import JudgeOptions
 from .fake.mock import PROVIDER_PATHS
-from .fake.provider import FakeProvider
+from .fake.provider import Call, FakeProvider
+from .fake.record import RunRecord
 from .fake.scenarios import SCENARIO_KINDS, Scenario, SilentTimeout
-from .notify import VARIANTS, Retrier, http_sender
+from .notifier import VARIANTS, Notifier
+from .notify import url_sender
 
 MAX_BODY = 1024 * 1024
+MAX_CONNECTIONS = 128  # open connections, each with its thread; one more is answered 503 and closed
 CONTROL = "/__vexora__/"
 SCENARIO_FIELDS: dict[str, type | tuple[type, ...]] = {"code": str, "msg": str, "status": str, "http_status": int,
                                                       "delay": (int, float)}
@@ -50,19 +56,35 @@ def _origin_form(target: str) -> str:
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
+def _visible(target: str) -> str:
+    """A request target with every byte that a URL cannot hold raw (controls, spaces, non-ASCII) %-escaped:
+    http.server read the request line as Latin-1, so each character is one byte as sent. Judged, such a path is
+    ``request.path`` like any other wrong one, instead of a URL httpx refuses to build."""
+    if target.isascii() and target.isprintable() and " " not in target:
+        return target
+    return "".join(c if "!" <= c <= "~" else f"%{ord(c) & 0xFF:02X}" for c in target)
+
+
+def label(call: Call) -> str:
+    """How a report names a call: its method and path (never its query, which may hold payer data)."""
+    return f"{call.request.method[:16]} {call.request.url.path[:200]}"
+
+
+def keep_verdict(record: RunRecord) -> Callable[[int, Call], None]:
+    """What serve keeps of a call: its verdict, in the run record."""
+    def keep(index: int, call: Call) -> None:
+        record.add(index, label(call), call.endpoint, call.market, call.variant, call.findings)
+
+    return keep
+
+
 def report_of(fake: FakeProvider) -> Outcome:
-    """The calls so far, as the same report ``validate`` produces."""
-    report = Outcome(sources=[fake.source], endpoint_order=ENDPOINT_NAMES)
+    """The calls a fake kept, as the same report ``validate`` produces (serve reports its run record)."""
+    record = RunRecord(fake.source)
+    keep = keep_verdict(record)
     for index, call in enumerate(fake.snapshot()):
-        if call.endpoint is not None:
-            report.judged_exchange(call.endpoint, call.market, call.variant)
-        else:
-            report.exchanges += 1
-        report.judged.append(Judged(fake.source, index, f"{call.request.method} {call.request.url.path}"))
-        for f in call.findings:
-            report.add(f)
-    report.notes = shared_notes(report.contracts)
-    return report
+        keep(index, call)
+    return record.report()
 
 
 def parse_payment(payload: Any) -> tuple[str, str, str | None, tuple[str, ...]]:
@@ -113,14 +135,31 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.verbose:
             super().log_message(format, *args)
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Not http.server's request line: its query string may carry the payer's email or mobile.
+        path = _origin_form(getattr(self, "path", "")).split("?", 1)[0]
+        self.log_message("%s %s %s", str(getattr(self, "command", "-"))[:16],
+                         path[:200].encode("unicode_escape").decode("ascii"), code)
+
+    def __getattr__(self, name: str) -> Any:
+        # Every method gets an answer in the provider's manner (TRACE, PROPFIND, ...): http.server would give its
+        # own 501 page to any it has no do_ method for, unjudged.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
     # -- plumbing --
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        # Status line, headers and body in one write: written apart, with Nagle and delayed ACKs, a
+        # keep-alive client waited ~40 ms for every answer.
+        self._headers_buffer.append(b"\r\n" + (body if self.command != "HEAD" else b""))
+        self.flush_headers()
 
     def _json(self, status: int, payload: Any) -> None:
         self._send(status, json_bytes(payload))
@@ -134,7 +173,12 @@ class Handler(BaseHTTPRequestHandler):
 
         An upload cut short (fewer bytes than announced, then a disconnect) is no request: None, unjudged.
         """
-        length = self.headers.get("Content-Length")
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(set(lengths)) > 1 or (lengths and "Transfer-Encoding" in self.headers):
+            # RFC 9112 6.3: which length frames the body is ambiguous; a proxy and we could read two requests
+            self._refuse(400, "conflicting Content-Length and Transfer-Encoding: send one Content-Length")
+            return None
+        length = lengths[0] if lengths else None
         if length is None:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                 self._refuse(411, "send a Content-Length")
@@ -187,7 +231,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _provider(self, path: str, body: bytes) -> None:
         fake = self.server.fake
-        url = f"{self.server.base_url}{path}"
+        url = f"{self.server.base_url}{_visible(path)}"
         # http.server decoded the header bytes as Latin-1: encoding them back gives httpx the bytes as sent
         # (as str, httpx would insist on ASCII and refuse a client's raw UTF-8 header).
         headers = [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in self.headers.items()]
@@ -206,7 +250,7 @@ class Handler(BaseHTTPRequestHandler):
     def _control(self, what: str, body: bytes) -> None:
         fake = self.server.fake
         if what == "findings" and self.command == "GET":
-            report = report_of(fake)
+            report = self.server.record.report()
             self._json(200, {"summary": report.summary(), "findings": [f.to_dict() for f in report.findings]})
         elif what == "scenario" and self.command == "POST":
             try:
@@ -235,19 +279,29 @@ class Handler(BaseHTTPRequestHandler):
     def _pay(self, body: bytes, what: str) -> None:
         """Pay a pay-in, or end a pay-out (``{"tradeNo", "status", "amount", "variants"}``), then notify its
         notifyUrl meanwhile."""
-        fake = self.server.fake
+        fake, notifier = self.server.fake, self.server.notifier
         try:
             trade_no, status, amount, variants = parse_payment(json.loads(body or b"null"))
             if what == "pay-out" and amount is not None:
                 raise ValueError("a pay-out ends for its own amount: give tradeNo and status only")
-            notification = fake.pay(trade_no, status, amount) if what == "pay" else fake.pay_out(trade_no, status)
         except (ValueError, RecursionError) as exc:
             self._json(400, {"error": str(exc)[:300]})
             return
         order = fake.books.pay_in(trade_no) if what == "pay" else fake.books.pay_out(trade_no)
         notify_url = order.notify_url if order is not None else None
+        if notify_url and not notifier.reserve():  # before anything is paid: a refused pay changes nothing
+            self._json(503, {"error": f"{notifier.capacity} notifications are pending (sent, or waiting for a "
+                                      "retry); pay again when the handler has answered some"})
+            return
+        try:
+            notification = fake.pay(trade_no, status, amount) if what == "pay" else fake.pay_out(trade_no, status)
+        except ValueError as exc:
+            if notify_url:
+                notifier.release()
+            self._json(400, {"error": str(exc)[:300]})
+            return
         if notify_url:
-            self.server.notifier.start(notify_url, json_bytes(notification), variants)
+            notifier.start(notify_url, json_bytes(notification), variants)
         self._json(200, {"paid": trade_no, "notification": notification, "notifyUrl": notify_url,
                          "notifying": bool(notify_url)})
 
@@ -260,17 +314,58 @@ class VexoraServer(ThreadingHTTPServer):
                  notify_retry_scale: float = 1.0) -> None:
         self.fake = fake
         self.verbose = verbose
-        self.notify_client = httpx.Client()  # before binding: a failed bind calls server_close()
-        self.notifier = Retrier(http_sender(self.notify_client), JudgeOptions(secret=fake.secret),
-                                fake.record_delivery, scale=notify_retry_scale)
+        self.record = RunRecord(fake.source)
+        fake.keep_calls, fake.on_call = False, keep_verdict(self.record)
+        self._connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        # before binding: a failed bind calls server_close(), which closes it
+        self.notifier = Notifier(url_sender(), JudgeOptions(secret=fake.secret), fake.record_delivery,
+                                 scale=notify_retry_scale, refuse=self.own_address)
         super().__init__(address, Handler)
         host, port = self.server_address[:2]
         self.base_url = f"http://{host!s}:{port}"
         fake.base_url = self.base_url  # paymentUrl points at the cashier page this server serves
 
+    def own_address(self, url: str) -> str | None:
+        """Why the notifier must not call ``url``: it is this server (its control paths could erase a run)."""
+        try:
+            where = url_target(url)
+        except ValueError:
+            return None  # the delivery says why it cannot be called
+        host = where.host.strip("[]").lower()
+        ours = {str(self.server_address[0]).lower(), "localhost", "0.0.0.0", "::", "::1"}
+        if where.port == self.server_address[1] and (host in ours or host.startswith("127.")):
+            return "it points at the fake provider itself"
+        return None
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = super().get_request()
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock, address
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread per connection, up to MAX_CONNECTIONS; past that a 503 at once, and the connection closed."""
+        if not self._connections.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.settimeout(1.0)
+                body = json_bytes({"code": "5000", "msg": f"busy: {MAX_CONNECTIONS} connections are open; "
+                                                          "retry shortly"})
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                b"Connection: close\r\nRetry-After: 1\r\nContent-Length: "
+                                + str(len(body)).encode() + b"\r\n\r\n" + body)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connections.release()
+
     def server_close(self) -> None:
         super().server_close()
-        self.notify_client.close()
+        self.notifier.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Never a traceback: a client that hung up is no news; anything else is one line (the request is lost)."""
@@ -307,7 +402,7 @@ def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str
         server.server_close()
         for s, handler in previous.items():
             signal.signal(s, handler)
-    final = report_of(fake)
+    final = server.record.report()
     where = f"; report: {report.name}" if report is not None else ""
     print(f"vexora-conformance serve: stopped after {final.exchanges} exchange(s): {final.errors} error(s), "
           f"{final.warnings} warning(s){where}", file=err or sys.stderr)
@@ -321,4 +416,5 @@ def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str
                   "the report follows on standard output", file=err or sys.stderr)
             reports.write_json(final, out)
             return 2
-    return 1 if fake.fail_on.fails(final.findings) else 0
+    failing = final.errors or (fake.fail_on is FailOn.WARNING and final.warnings)
+    return 1 if failing else 0

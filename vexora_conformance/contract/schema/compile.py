@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ...core.urls import MAX_LABEL, http_url_problem
 from .generate import CONFLICT_KEY, SHOULD_KEY, schema_names
 
 ANNOTATIONS = {"$schema", "$id", "title", "description"}
@@ -127,9 +128,15 @@ _PLAIN_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9._~-]+(?::[0-9]*)?
 
 
 def is_uri(value: str) -> bool:
-    """A scheme and a host, as ``urlsplit`` reads them (the plain common form is decided without it)."""
+    """A scheme and a host, as ``urlsplit`` reads them; an http(s) one must also be callable (a port that is a
+    number, DNS-sized labels: ``core.urls``, the rule the notifier follows). The plain common form with a short
+    host and no port is decided without parsing."""
     if _PLAIN_URI.match(value):
-        return True
+        host = value.split("/", 3)[2]
+        if len(host) <= MAX_LABEL and ":" not in host and ".." not in host and not host.startswith("."):
+            return True
+    if value[:5].lower() in ("http:", "https") and value[:8].lower().startswith(("http://", "https://")):
+        return http_url_problem(value) is None
     if not value.isprintable():  # urlsplit quietly drops tabs and newlines (WHATWG): a URI holds none
         return False
     try:

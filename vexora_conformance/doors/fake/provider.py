@@ -14,6 +14,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -85,6 +86,10 @@ class FakeProvider:
     _queue: deque[Scenario] = field(default_factory=deque)
     _acknowledged: set[bytes] = field(default_factory=set, repr=False)  # notification bodies answered OK
     exercised: set[str] = field(default_factory=set)  # outcomes met and optional fields sent (outcome coverage)
+    # serve keeps no calls, only each call's verdict (``on_call``, its run record); the fixture keeps them all
+    keep_calls: bool = True
+    on_call: Callable[[int, Call], None] | None = None
+    _count: int = 0  # calls so far: the next call's index
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -127,9 +132,12 @@ class FakeProvider:
             return list(self.calls)
 
     def reset(self) -> None:
-        """Forget every call, finding, queued scenario, remembered tradeNo, order and pay-out."""
+        """Forget every call, finding, queued scenario, remembered tradeNo, order and pay-out (what ``on_call``
+        was given is its own: serve's run record is append-only)."""
         with self._lock:
             self.calls.clear()
+            if self.keep_calls:
+                self._count = 0
             self._queue.clear()
             self._acknowledged.clear()
             self.exercised.clear()
@@ -174,12 +182,12 @@ class FakeProvider:
         verdict = judge_exchange(exchange, self.session.options)
         errors = any(f.severity is Severity.ERROR for f in verdict.findings)
         with self._lock:  # the loopback server calls handle from many threads
-            findings = self.session.conclude(verdict, self.source, len(self.calls))
+            findings = self.session.conclude(verdict, self.source, self._count)
             errors = errors or any(f.severity is Severity.ERROR for f in findings)
             scenario = self._queue.popleft() if self._queue and not errors else None
             call = Call(request, verdict.body if verdict.body is not None else _parsed(request.content), None,
                         findings, endpoint.name, verdict.market, verdict.variant)
-            self.calls.append(call)
+            self._keep(call)
         self.exercised |= sent(endpoint, endpoint.contract(verdict.market), call.body)
         if scenario is not None and scenario.kind == "connect-error":
             self.exercised |= transport(endpoint, "connection error")
@@ -203,8 +211,8 @@ class FakeProvider:
             f"{request.method[:16]} {request.url.path[:200]!r} is not an endpoint the provider documents",
             hint=f"The provider's API is POST {{base}} + one of: {paths_text()}.")
         with self._lock:
-            call = Call(request, None, None, [finding.at(self.source, len(self.calls))], None)
-            self.calls.append(call)
+            call = Call(request, None, None, [finding.at(self.source, self._count)], None)
+            self._keep(call)
         call.response = _json(request, refusal("8000", "not found"), 404)
         return call.response
 
@@ -290,9 +298,16 @@ class FakeProvider:
         response = httpx.Response(delivery.status, text=delivery.text, request=request) \
             if delivery.status is not None else None
         with self._lock:
-            index = len(self.calls)
-            findings = [f.at(self.source, index) for f in delivery.findings]
-            self.calls.append(Call(request, _parsed(delivery.body), response, findings, "notify"))
+            findings = [f.at(self.source, self._count) for f in delivery.findings]
+            self._keep(Call(request, _parsed(delivery.body), response, findings, "notify"))
+
+    def _keep(self, call: Call) -> None:
+        """Number a call (under the lock) and keep it, or hand its verdict to ``on_call``."""
+        index, self._count = self._count, self._count + 1
+        if self.keep_calls:
+            self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(index, call)
 
     def assert_conformant(self, fail_on: FailOn | str | None = None) -> None:
         """Fail (``AssertionError``) with one readable block when any call broke the contract."""
