@@ -295,3 +295,36 @@ def test_no_output_repeats_the_secret_or_the_payer(tmp_path: Path) -> None:
     for fmt in ("text", "json", "jsonl", "junit", "github"):
         ran = run_har(tmp_path, har_bytes(entries), fmt)
         assert ran.code == 1 and ran.clean_of_secrets()
+
+
+# --- round two: a file cut short while it is read ---
+
+class _Truncating:
+    """A sink that cuts the capture short when the first record is reported (someone rotating the log)."""
+
+    wants_labels = False
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.done = path, False
+
+    def record(self, *args: Any) -> None:
+        if not self.done:
+            self.done = True
+            with open(self.path, "r+b") as f:
+                f.truncate(f.seek(0, 2) // 2)
+
+    def finish(self, outcome: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_file_cut_short_while_it_is_read_is_an_input_error(tmp_path: Path, jobs: int) -> None:
+    from vexora_conformance.core.errors import InputError
+
+    line = mc.jsonl_lines()[0] + "\n"
+    path = tmp_path / "rotating.jsonl"
+    path.write_text(line * (validate_module.CHUNK_BYTES * 2 // len(line) + 10))
+    with pytest.raises(InputError, match="changed while it was read"):
+        validate([str(path)], JudgeOptions(secret=Secret(mc.SECRET)), jobs=jobs, sink=_Truncating(path),
+                 collect=False)
+

@@ -15,11 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests import raw_handlers as rh
 from tests.helpers import running_server, signed_body
-from tests.hostile import CANARY, cli
+from tests.hostile import CANARY, cli, fuzz_examples
 from vexora_conformance.contract import signing
+from vexora_conformance.contract.schema.compile import is_uri
+from vexora_conformance.core.urls import http_url_problem
 from vexora_conformance.doors import wire
 from vexora_conformance.doors.fake.mock import fake_provider
 from vexora_conformance.doors.notifier import Notifier
@@ -227,3 +231,92 @@ def test_wire_reasons_are_words_not_class_names() -> None:
         with rh.serving(behaviour) as handler, pytest.raises(wire.DeliveryError) as caught:
             wire.post(handler.url, VALID, {}, 3.0, MAX_ANSWER)
         assert "Error" not in str(caught.value) and str(caught.value)[0].islower()
+
+
+# --- structure-aware fuzzing of the new surfaces (VEXORA_FUZZ_EXAMPLES=N for a long run) ---
+
+
+_STATUS = st.sampled_from([b"HTTP/1.1 200 OK", b"HTTP/1.1 204 No Content", b"HTTP/1.0 500 X", b"HTTP/1.1 100 Go",
+                           b"HTTP/1.1 2000 OK", b"HTTP/2 200", b"http/1.1 200 ok", b"", b"OK", b"HTTP/1.1 200"])
+_HEADER = st.one_of(
+    st.sampled_from([b"Content-Length: 2", b"Content-Length: 99999999", b"Content-Length: -1", b"Content-Length: x",
+                     b"Transfer-Encoding: chunked", b"Content-Encoding: gzip", b"Content-Encoding: deflate, gzip",
+                     b"Content-Encoding: br", b"Connection: close", b"no colon", b" Folded: x", b": empty"]),
+    st.binary(max_size=40))
+_BODY = st.one_of(st.sampled_from([b"OK", b"2\r\nOK\r\n0\r\n\r\n", b"zz\r\n", b"\x1f\x8b\x08garbage", b""]),
+                  st.binary(max_size=300))
+
+
+@st.composite
+def _answers(draw: st.DrawFn) -> tuple[bytes, str]:
+    head = draw(_STATUS) + b"".join(b"\r\n" + h for h in draw(st.lists(_HEADER, max_size=6)))
+    data = head + b"\r\n\r\n" + draw(_BODY)
+    cut = draw(st.integers(0, len(data)))
+    return data[:cut] if draw(st.booleans()) else data, draw(st.sampled_from(["close", "reset", "hold"]))
+
+
+_ANSWER: list[tuple[bytes, str]] = []
+
+
+def _scripted(conn: Any) -> None:
+    import socket
+    import struct
+
+    rh.read_request(conn)
+    data, end = _ANSWER[-1]
+    conn.sendall(data)
+    if end == "reset":
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    elif end == "hold":
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def scripted_handler() -> Any:
+    with rh.serving(_scripted) as handler:
+        yield handler
+
+
+@settings(max_examples=fuzz_examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(answer=_answers())
+def test_fuzz_any_answer_is_a_delivery_in_time(scripted_handler: Any, answer: tuple[bytes, str]) -> None:
+    _ANSWER.append(answer)
+    started = time.monotonic()
+    delivery = deliver(url_sender(), scripted_handler.url, VALID, OPTIONS, 0.3)
+    _ANSWER.clear()
+    assert time.monotonic() - started < 5  # the deadline holds whatever the handler sends
+    assert len(delivery.text) <= MAX_ANSWER
+    assert delivery.acknowledged or delivery.findings  # a valid notification not acknowledged is a finding
+
+
+_LABEL = st.text("abcxyz019-_", min_size=0, max_size=70)
+
+
+@st.composite
+def _urls(draw: st.DrawFn) -> str:
+    scheme = draw(st.sampled_from(["http", "https", "HTTP", "ftp", ""]))
+    host = ".".join(draw(st.lists(_LABEL, min_size=1, max_size=4)))
+    port = draw(st.one_of(st.none(), st.sampled_from(["", "0", "80", "65535", "65536", "abc", "-1", "８０"])))
+    path = draw(st.text(st.characters(codec="utf-8"), max_size=20))
+    sep = draw(st.sampled_from(["://", ":/", "//"]))
+    return f"{scheme}{sep}{host}{'' if port is None else ':' + port}/{path}"
+
+
+@settings(max_examples=fuzz_examples(500), deadline=None)
+@given(url=_urls())
+def test_fuzz_the_judge_and_the_notifier_agree_on_urls(url: str) -> None:
+    if url.lower().startswith(("http://", "https://")):
+        assert is_uri(url) == (http_url_problem(url) is None), url
+
+
+@settings(max_examples=fuzz_examples(40), deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.booleans(), st.floats(allow_nan=False), st.integers(),
+                                 st.text(max_size=5), st.lists(st.integers(), max_size=2)),
+                       min_size=1, max_size=40),
+       keys=st.integers(1, 3000))
+def test_fuzz_many_keys_through_the_diagnosis(values: list[Any], keys: int) -> None:
+    from vexora_conformance.contract.signing.diagnosis import diagnose
+
+    body = {f"k{i}": values[i % len(values)] for i in range(keys)}
+    d = diagnose(body, SECRET, "0" * 32)
+    assert not d.correct and len(d.summary) < 2000

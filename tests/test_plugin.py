@@ -390,3 +390,23 @@ def test_outcome_coverage_can_fail_the_session(pytester: pytest.Pytester) -> Non
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*vexora outcome coverage 44% is below --vexora-coverage-fail-under 90%*"])
     assert pytester.runpytest("-p", "no:cacheprovider", "--vexora-coverage-fail-under", "30").ret == 0
+
+
+def test_a_failing_test_shows_no_payer_data_from_the_librarys_frames(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+import httpx
+from vexora_conformance import signing
+
+def test_payer(vexora_mock):
+    vexora_mock.fail_to_connect()
+    email = "jose.perez" + "@example.mx"   # built here, so the test's own source does not hold it
+    body = {"timestamp": "1728609257212", "tradeNo": "W1", "amount": "300", "notifyUrl": "https://m.example/n"}
+    body["sign"] = signing.sign(body, vexora_mock.secret)
+    httpx.post(vexora_mock.base_url + "/v1/vexora/checkout?email=" + email + "&mobile=55" + "12345678",
+               json=body, headers={"merchantNo": vexora_mock.merchant_no})
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "ConnectError" in text  # the failure is there, and what the client did
+    assert "jose.perez@example.mx" not in text and "5512345678" not in text

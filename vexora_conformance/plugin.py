@@ -6,7 +6,9 @@ respx and the judge load when the fixture is first used. What the hooks do lives
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -80,6 +82,7 @@ def vexora_mock(request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
     except (TypeError, ValueError) as exc:
         pytest.fail(f"@pytest.mark.vexora: {exc}; valid keywords: {', '.join(KEYWORDS)}", pytrace=False)
     shared = config.stash.setdefault(_SESSION_KEY, {}) if setting(config, "session_trade_nos") else None
+    _hide_library_frames(request.node)
     path, line, _ = request.node.location
     warn_at = (str(getattr(request.node, "path", path)), (line or 0) + 1)
     with fake_provider(secret=s.secret, merchant_no=s.merchant_no, base_url=s.base_url, market=s.market,
@@ -95,6 +98,35 @@ def vexora_mock(request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
         text = failure_report(fake.calls, fake.fail_on)
         if text:
             pytest.fail(text, pytrace=False)
+
+
+def _library_dirs() -> tuple[str, ...]:
+    import httpcore
+    import httpx
+    import respx
+
+    from . import doors
+
+    return tuple(str(Path(m.__file__).parent) + os.sep for m in (httpx, httpcore, respx, doors)
+                 if m.__file__)
+
+
+def _hide_library_frames(item: Any) -> None:
+    """A failing test's traceback without httpx's, respx's and the fake's frames: pytest prints each frame's
+    arguments, and theirs are the client's Request, whose URL's query may hold the payer's email or mobile.
+
+    ``_traceback_filter`` is pytest's own per-item filter (private); where it is missing, nothing changes.
+    """
+    original = getattr(item, "_traceback_filter", None)
+    if original is None or item.config.getoption("fulltrace", False):
+        return
+    libraries = _library_dirs()
+
+    def without_libraries(excinfo: Any) -> Any:
+        kept = original(excinfo).filter(lambda entry: not str(entry.path).startswith(libraries))
+        return kept if len(kept) else original(excinfo).filter(lambda entry: False)
+
+    item._traceback_filter = without_libraries
 
 
 _OPTION_NAMES = {n.replace("-", "_") for n, _ in OPTIONS} | {n.replace("-", "_") for n, _ in FLAGS}

@@ -186,6 +186,14 @@ def validate_on_dask(paths: list[str], options: JudgeOptions, client: Any = None
     judged = [dask.delayed(_judge_range)(name, a, b, options, labels) for _, name, a, b in ranges]
     judged = list(client.persist(judged) if client is not None else dask.persist(*judged))
     heads = run(*[dask.delayed(lambda c: c if isinstance(c, ReadFailed) else len(c))(c) for c in judged])
+    for name, size in {name: b for _, name, _, b in ranges}.items():  # every range is read by now
+        try:
+            now = str(f"{os.stat(name).st_size:,} bytes")
+        except OSError:
+            now = "gone"
+        if now != f"{size:,} bytes":
+            raise InputError(f"the file changed while it was read ({size:,} bytes when it was cut into ranges, "
+                             f"{now} after they were read): judge a copy that is not being written", source=name)
     firsts, seen = [], [0] * len(paths)  # where each partition starts: its source and its first record's index
     for (source, name, _, _), count in zip(ranges, heads, strict=True):
         if isinstance(count, ReadFailed):

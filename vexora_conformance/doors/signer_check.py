@@ -382,13 +382,13 @@ class ExternalSigner:
         return f"the signer exited with code {code} {when}{tail}"
 
     def close(self) -> None:
+        """End the signer and all it started. Standard error is left to its reader thread, which closes it at
+        the end: closing it here would wait for that thread's read, as long as the child lives."""
         self.selector.close()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            try:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
                 if stream:
                     stream.close()
-            except OSError:
-                pass
         try:
             self.proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
@@ -411,7 +411,7 @@ class _Tail:
         self._thread.start()
 
     def _drain(self, stream: Any) -> None:
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError), stream:
             for chunk in iter(lambda: stream.read1(65536), b""):
                 self.kept = (self.kept + chunk)[-self.KEEP:]
 

@@ -250,17 +250,38 @@ def _stream(name: str, options: JudgeOptions, jobs: int, stdin: IO[bytes] | None
     sequential reader, which says why in one line.
     """
     jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and name != "-":
+    size = _regular_size(name)
+    if jobs > 1 and size is not None and size > CHUNK_BYTES:
         try:
-            info = os.stat(name)
-            if stat.S_ISREG(info.st_mode) and info.st_size > CHUNK_BYTES:
-                with open(name, "rb") as f:
-                    head = f.read(65536)
-                if sniff_format(head.removeprefix(BOM), name) == "jsonl":
-                    return _parallel(name, options, jobs, info.st_size, labels)
+            with open(name, "rb") as f:
+                head = f.read(65536)
+            if sniff_format(head.removeprefix(BOM), name) == "jsonl":
+                return _unchanged(name, size, _parallel(name, options, jobs, size, labels))
         except OSError:
             pass
-    return _sequential(name, options, stdin)
+    records = _sequential(name, options, stdin)
+    return _unchanged(name, size, records) if size is not None else records
+
+
+def _regular_size(name: str) -> int | None:
+    if name == "-":
+        return None
+    try:
+        info = os.stat(name)
+    except OSError:
+        return None  # the reader says why it cannot be opened
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def _unchanged(name: str, size: int, records: Iterator[tuple[int, Record]]) -> Iterator[tuple[int, Record]]:
+    """The records, then a check that the file still has the size it had when opened: a file cut short (or
+    written to) while it was read would be judged in part, and the verdict would not say so."""
+    yield from records
+    now = _regular_size(name)
+    if now != size:
+        raise InputError(f"the file changed while it was read ({size:,} bytes when it was opened, "
+                         f"{'gone' if now is None else f'{now:,} bytes'} at the end): the report covers part of it; "
+                         "judge a copy that is not being written", source=name)
 
 
 def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_labels: bool = False,

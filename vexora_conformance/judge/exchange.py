@@ -23,6 +23,7 @@ from ..contract.schema.tables import Contract
 from ..core.exchange import NOT_PARSED, Exchange, Request, Response
 from ..core.findings import Finding, Kind, Severity, json_pointer
 from ..core.jsontext import JSONTextError, duplicate_keys, loads
+from .capped import MAX_PER_RULE, CappedFindings
 
 OK = "OK"  # the notification's documented acknowledgement: plain text, case-sensitive
 
@@ -94,7 +95,7 @@ def judge_exchange(exchange: Exchange, options: JudgeOptions, diagnose: bool = T
 
     With ``diagnose=False`` a wrong sign's mistake is left for the session to name (``Verdict.pending``).
     """
-    found: list[Finding] = []
+    found = CappedFindings()
     req = exchange.request
     body = _parse_body(req.body, req.parsed)
     ep, market = recognise(exchange, body, options)
@@ -103,7 +104,7 @@ def judge_exchange(exchange: Exchange, options: JudgeOptions, diagnose: bool = T
     _check_envelope(ep, contract, req, options, found)
     if not isinstance(body, dict):
         found.append(ep.rule(Kind.JSON).finding(_not_an_object(req, body)))
-        return Verdict(findings=found, endpoint=ep.name, market=market, variant=contract.variant,
+        return Verdict(findings=found.closed(), endpoint=ep.name, market=market, variant=contract.variant,
                        merchant_no=merchant)
     _check_duplicates(body, ep.rule(Kind.DUPLICATE_KEY).finding, "", found)
     _check_body(ep, contract, body, options, found)
@@ -118,8 +119,8 @@ def judge_exchange(exchange: Exchange, options: JudgeOptions, diagnose: bool = T
             platform = _check_response(ep, contract, exchange.response, body, options, found)
     trade_no = body.get("tradeNo")
     remembered = ep.trade_no_space is not None and isinstance(trade_no, str) and trade_no
-    return Verdict(findings=found, endpoint=ep.name, market=market, variant=contract.variant, merchant_no=merchant,
-                   trade_no=trade_no if remembered else None,
+    return Verdict(findings=found.closed(), endpoint=ep.name, market=market, variant=contract.variant,
+                   merchant_no=merchant, trade_no=trade_no if remembered else None,
                    platform_trade_no=platform if ep.unique_platform_trade_no else None, body=body,
                    body_is_object=True, pending=pending)
 
@@ -289,18 +290,32 @@ def _check_body(ep: Endpoint, contract: Contract, body: dict[str, Any], options:
     documented = documented_fields(ep.name, contract.variant)
     if documented is None:
         return
-    for key in body:
-        if key not in documented:
-            found.append(ep.rule(Kind.UNKNOWN_FIELD).finding(
-                f"{key[:60]!r} is not a documented body field of the {contract.variant} page (it is still signed)",
-                json_pointer(key), basis=contract.page))
+    unknown = [key for key in body if key not in documented]
+    for n, key in enumerate(unknown):
+        finding = ep.rule(Kind.UNKNOWN_FIELD).finding(
+            f"{key[:60]!r} is not a documented body field of the {contract.variant} page (it is still signed)",
+            json_pointer(key), basis=contract.page)
+        if n == MAX_PER_RULE:  # the rest are counted, not built: a body of 200,000 keys is one mistake
+            _more(found, finding, len(unknown) - n)
+            break
+        found.append(finding)
+
+
+def _more(found: list[Finding], example: Finding, count: int) -> None:
+    if isinstance(found, CappedFindings):
+        found.not_listed(example, count)
 
 
 def _check_sign(ep: Endpoint, body: dict[str, Any], req: Request, options: JudgeOptions,
                 found: list[Finding], diagnose: bool) -> PendingDiagnosis | None:
-    for amb in signing.ambiguities(body):
-        found.append(ep.rule(Kind.SIGN_AMBIGUOUS).finding(f"{amb.key[:60]!r}: {amb.message}",
-                                                          json_pointer(amb.key), ambiguity=amb.id))
+    ambiguous = signing.ambiguities(body)
+    for n, amb in enumerate(ambiguous):
+        finding = ep.rule(Kind.SIGN_AMBIGUOUS).finding(f"{amb.key[:60]!r}: {amb.message}", json_pointer(amb.key),
+                                                       ambiguity=amb.id)
+        if n == MAX_PER_RULE:
+            _more(found, finding, len(ambiguous) - n)
+            break
+        found.append(finding)
     observed = body.get("sign")
     if options.secret is None or observed is None or signing.verify(body, options.secret):
         return None

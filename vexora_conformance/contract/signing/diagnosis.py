@@ -338,6 +338,14 @@ def _candidates(active: list[Mistake]) -> list[tuple[str, ...]]:
     return singles + pairs
 
 
+# The search's bounds: its cost is (candidates) x (the body's size), and its caches hold each key's text per
+# rendering, so a body of 200,000 keys once took 27 s and 2.5 GB. Real requests have a few dozen keys.
+MAX_KEYS_PAIRS = 256  # above this, single mistakes only
+MAX_KEYS = 1024  # above this, no search: the diagnosis says why
+MAX_TEXT = 256 * 1024  # the same bound on the characters of the body's values
+MAX_AMBIGUOUS_SHOWN = 5
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """What explains an observed sign. ``matches`` holds mistake ids (one id, or two joined by '+')."""
@@ -346,8 +354,9 @@ class Diagnosis:
     expected: str
     matches: tuple[str, ...]
     explanations: tuple[str, ...]
-    ambiguous: tuple[str, ...] = ()  # "id at /key" for values whose rendering is uncertain
+    ambiguous: tuple[str, ...] = ()  # "id at /key" for values whose rendering is uncertain (the first few)
     not_hex: bool = False  # the observed sign is not 32 hex digits at all
+    cut: str | None = None  # why the search was cut short, when it was
 
     @property
     def summary(self) -> str:
@@ -356,7 +365,10 @@ class Diagnosis:
         if self.not_hex:
             return "the sign is not 32 lower-case hex digits (an MD5 digest in hex): check how it is encoded"
         if self.matches:
-            return "; ".join(f"{m}: {e}" for m, e in zip(self.matches, self.explanations, strict=False))
+            found = "; ".join(f"{m}: {e}" for m, e in zip(self.matches, self.explanations, strict=False))
+            return f"{found} ({self.cut})" if self.cut else found
+        if self.cut:
+            return f"no known mistake was found: {self.cut}"
         if self.ambiguous:
             # Never blame the secret while a value of uncertain rendering could explain the difference.
             return ("no known rendering reproduces this sign, but the body holds values whose signed text is "
@@ -374,16 +386,27 @@ def diagnose(params: Mapping[str, Any], secret: signing.Secret | str, observed: 
     text = signing.normalise_sign(observed)
     if text is not None and text == expected:
         return Diagnosis(True, expected, (), ())
-    ambiguous = tuple(f"{a.id} at /{a.key[:40]}" for a in signing.ambiguities(params))
+    ambiguous = _shown_ambiguities(params)
     if text is None or not HEX32.fullmatch(text):
         return Diagnosis(False, expected, (), (), ambiguous, not_hex=True)  # no candidate could match
+    size = sum(len(k) + (len(v) if isinstance(v, str) else 8) for k, v in params.items())
+    keys = len(params) - (signing.SIGN_KEY in params)
+    if keys > MAX_KEYS or size > MAX_TEXT:
+        return Diagnosis(False, expected, (), (), ambiguous, cut=(
+            f"the search was not run: the body has {keys:,} keys and {size:,} characters, more than the "
+            f"{MAX_KEYS:,} keys or {MAX_TEXT // 1024} KiB it searches"))
     found: list[tuple[str, ...]] = []
     prepared = _Body(params, merchant_no)
     key = signing.as_secret(secret).reveal()
     active = [m for m in MISTAKES if not prepared.inert(m)
               and not (m.id == "merchant-no-included" and merchant_no is None)
               and not (m.id == "secret-trimmed" and key == key.strip())]
-    for combo in _candidates(active):
+    candidates = _candidates(active)
+    cut = None
+    if keys > MAX_KEYS_PAIRS:
+        candidates = [c for c in candidates if len(c) == 1]
+        cut = f"single mistakes only: the body has {keys:,} keys, pairs are searched up to {MAX_KEYS_PAIRS}"
+    for combo in candidates:
         if len(combo) == 2 and found and len(found[0]) == 1:
             break  # a single mistake explains it: pairs would only add noise
         for recipe in recipes_for(*combo):
@@ -396,7 +419,15 @@ def diagnose(params: Mapping[str, Any], secret: signing.Secret | str, observed: 
     found.sort(key=lambda combo: (len(combo), -sum(prepared.meaningful(_BY_ID[i]) for i in combo)))
     ids = tuple("+".join(c) for c in found)
     explanations = tuple(" and ".join(_BY_ID[i].explanation for i in c) for c in found)
-    return Diagnosis(False, expected, ids, explanations, ambiguous)
+    return Diagnosis(False, expected, ids, explanations, ambiguous, cut=cut)
+
+
+def _shown_ambiguities(params: Mapping[str, Any]) -> tuple[str, ...]:
+    """The first few uncertain values, "id at /key", and how many more (a body may hold thousands)."""
+    found = signing.ambiguities(params)
+    shown = tuple(f"{a.id} at /{a.key[:40]}" for a in found[:MAX_AMBIGUOUS_SHOWN])
+    more = len(found) - MAX_AMBIGUOUS_SHOWN
+    return (*shown, f"{more:,} more") if more > 0 else shown
 
 
 def diagnose_known(params: Mapping[str, Any], secret: signing.Secret | str, observed: Any,
@@ -418,6 +449,6 @@ def diagnose_known(params: Mapping[str, Any], secret: signing.Secret | str, obse
     expected = signing.sign(params, secret)
     if text == expected:  # the reference itself (a caller asked about a correct sign): no mistake
         return None
-    ambiguous = tuple(f"{a.id} at /{a.key[:40]}" for a in signing.ambiguities(params))
+    ambiguous = _shown_ambiguities(params)
     explanations = tuple(" and ".join(_BY_ID[i].explanation for i in ids.split("+")) for ids in found)
     return Diagnosis(False, expected, tuple(found), explanations, ambiguous)
