@@ -124,3 +124,13 @@ def test_serve_notifies_a_pay_out_s_notify_url_signed_and_retries_until_ok() -> 
         time.sleep(0.2)
         rules = [f["rule"] for f in client.get("/__vexora__/findings").json()["findings"]]
     assert rules == ["notify.reply"]  # the first attempt's answer, retried; the second was OK
+
+
+def test_full_books_refuse_new_orders_with_a_system_error_and_judge_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vexora_conformance.contract import books
+
+    monkeypatch.setattr(books, "MAX_ORDERS", 2)
+    with fake_provider(secret=SECRET, merchant_no=MERCHANT, check=False) as fake:
+        answers = [post("disbursements", payout(f"FULL-{n}"))["code"] for n in range(3)]
+    assert answers == ["0000", "0000", "5000"]  # bounded memory: a third order is refused, not kept
+    assert len(fake.calls) == 3 and not fake.findings  # each request judged, none of them wrong

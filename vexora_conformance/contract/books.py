@@ -89,6 +89,16 @@ class Refused(ValueError):
     """The provider refuses a request it understood (the envelope ``8000`` with this reason)."""
 
 
+class BooksFull(Exception):
+    """The fake's books hold as much as they may (``serve`` under a client that never resets it)."""
+
+
+MAX_ORDERS = 100_000  # pay-ins and pay-outs the books hold
+MAX_TEXT = 64 * 1024 * 1024  # characters of their tradeNos and notifyUrls (Mexico's page bounds neither)
+FULL = (f"the fake provider's books are full ({MAX_ORDERS:,} orders or {MAX_TEXT // 2**20} MiB of their text): "
+        "POST /__vexora__/reset, or start it again")
+
+
 class Books:
     """Pay-ins, pay-outs and the balance, safe to use from the loopback server's threads."""
 
@@ -98,6 +108,14 @@ class Books:
         self._pay_outs: dict[str, PayOut] = {}
         self.balance = Balance(available=balance)
         self._lock = threading.Lock()
+        self._text = 0  # characters held in tradeNos and notifyUrls
+
+    def _room(self, *texts: str | None) -> None:
+        """Count an order's text in, or ``BooksFull`` (called under the lock)."""
+        size = sum(len(t) for t in texts if t)
+        if len(self._pay_ins) + len(self._pay_outs) >= MAX_ORDERS or self._text + size > MAX_TEXT:
+            raise BooksFull(FULL)
+        self._text += size
 
     # --- pay-ins ---
 
@@ -109,6 +127,8 @@ class Books:
         order = PayIn(trade_no, amount if isinstance(amount, str) else str(amount),
                       notify_url if isinstance(notify_url, str) else None, platform_trade_no, market, status)
         with self._lock:
+            if trade_no not in self._pay_ins:
+                self._room(trade_no, order.notify_url)
             self._pay_ins[trade_no] = order
             self._by_platform[platform_trade_no] = order
         return order
@@ -167,6 +187,7 @@ class Books:
                 raise Refused(f"tradeNo {trade_no[:64]!r} was already used by a pay-out: it is not paid again")
             if amount > self.balance.available:
                 raise Refused("insufficient balance")
+            self._room(trade_no, notify_url if isinstance(notify_url, str) else None)
             self.balance.available -= amount
             self.balance.frozen += amount
             order = PayOut(trade_no, money(amount), notify_url if isinstance(notify_url, str) else None,
@@ -195,6 +216,7 @@ class Books:
 
     def clear(self, balance: Decimal = DEFAULT_BALANCE) -> None:
         with self._lock:
+            self._text = 0
             self._pay_ins.clear()
             self._by_platform.clear()
             self._pay_outs.clear()

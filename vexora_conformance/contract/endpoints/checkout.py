@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..books import PROCESSING
-from ..endpoint import Asked, Endpoint, spec_beside, success
+from ..books import PROCESSING, BooksFull
+from ..endpoint import Asked, Endpoint, refusal, spec_beside, success
 from ._answers import echoed, text
 
 
@@ -13,7 +13,10 @@ def answer(asked: Asked) -> dict[str, Any]:
     """Open the pay-in in 0015 (or the queued status) and answer with the cashier's link."""
     status = asked.status or PROCESSING
     platform = asked.platform_trade_no()
-    asked.books.open_pay_in(asked.body, platform, asked.market, status)
+    try:
+        asked.books.open_pay_in(asked.body, platform, asked.market, status)
+    except BooksFull as full:
+        return refusal("5000", str(full))
     data: dict[str, Any] = {"tradeNo": text(asked.body.get("tradeNo")), "platFormTradeNo": platform,
                             "status": status, "desc": "Create" if status == PROCESSING else "Failed",
                             "remark": text(asked.body.get("remark"))}

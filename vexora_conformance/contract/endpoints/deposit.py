@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..books import PROCESSING
-from ..endpoint import Asked, Endpoint, spec_beside, success
+from ..books import PROCESSING, BooksFull
+from ..endpoint import Asked, Endpoint, refusal, spec_beside, success
 from ._answers import text
 
 
@@ -13,7 +13,10 @@ def answer(asked: Asked) -> dict[str, Any]:
     """Open the pay-in in 0015; no stored page shows the payment instructions, so none are invented."""
     status = asked.status or PROCESSING
     platform = asked.platform_trade_no()
-    asked.books.open_pay_in(asked.body, platform, asked.market, status)
+    try:
+        asked.books.open_pay_in(asked.body, platform, asked.market, status)
+    except BooksFull as full:
+        return refusal("5000", str(full))
     data = {"tradeNo": text(asked.body.get("tradeNo")), "platFormTradeNo": platform, "status": status}
     if asked.market == "kenya":  # Kenya's page names the provider's id serialNumber
         data["serialNumber"] = platform

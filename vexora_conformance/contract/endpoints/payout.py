@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...core.findings import Kind
-from ..books import PROCESSING, Refused
+from ..books import PROCESSING, BooksFull, Refused
 from ..endpoint import Asked, Endpoint, Words, refusal, spec_beside, success
 from ._answers import echoed
 
@@ -17,6 +17,8 @@ def answer(asked: Asked) -> dict[str, Any]:
         order = asked.books.open_pay_out(asked.body, platform, asked.market)
     except Refused as why:
         return refusal("8000", str(why))
+    except BooksFull as full:
+        return refusal("5000", str(full))
     if asked.status not in (None, PROCESSING):  # a queued scenario: the pay-out fails (or pays) at once
         asked.books.finish_pay_out(order.trade_no, asked.status)
     data = {"tradeNo": order.trade_no, "platFormTradeNo": order.platform_trade_no, "status": order.status,
