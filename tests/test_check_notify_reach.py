@@ -106,7 +106,8 @@ def test_an_untrusted_certificate_says_to_pass_cacert(self_signed: tuple[Path, P
 def test_cacert_trusts_a_self_signed_handler(self_signed: tuple[Path, Path]) -> None:
     server, port = _tls_server(*self_signed)
     try:
-        done = run(f"https://127.0.0.1:{port}/notify", "--cacert", str(self_signed[0]), "--format", "json")
+        done = run(f"https://127.0.0.1:{port}/notify", "--cacert", str(self_signed[0]), "--format", "json",
+                   "--trade-no", "T1", "--amount", "300")
     finally:
         server.shutdown()
         server.server_close()

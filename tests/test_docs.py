@@ -28,22 +28,34 @@ SET_UP = ("python3 -m venv", "pip install")  # the set-up of this very venv: the
 VENV = Path(sys.prefix)
 
 
+FILE = re.compile(r"(?:#|//) file: (\S+)\n")  # a block that is a file the page's shell blocks use
+
+
 def _blocks(language: str) -> list[tuple[str, str]]:
     found = []
     for page in PAGES:
         for n, match in enumerate(m for m in FENCE.finditer(page.read_text(encoding="utf-8"))
-                                  if m.group(1) == language):
+                                  if m.group(1) == language and not FILE.match(m.group(2))):
             found.append((f"{page.relative_to(ROOT)}#{n}", match.group(2)))
     return found
+
+
+def _files(where: str) -> dict[str, str]:
+    """The blocks of ``where``'s page that are files (``# file: NAME`` first): written beside its shell blocks."""
+    page = ROOT / where.split("#", 1)[0]
+    return {f.group(1): m.group(2) for m in FENCE.finditer(page.read_text(encoding="utf-8"))
+            if (f := FILE.match(m.group(2)))}
 
 
 SHELL = _blocks("sh")
 PYTHON = _blocks("python")
 
 
-def _scratch(tmp_path: Path) -> Path:
+def _scratch(tmp_path: Path, where: str = "") -> Path:
     for name, target in ((".venv", VENV), ("examples", ROOT / "examples"), ("tests", ROOT / "tests")):
         (tmp_path / name).symlink_to(target)
+    for name, text in (_files(where) if where else {}).items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
     return tmp_path
 
 
@@ -77,6 +89,10 @@ def test_every_page_has_the_examples_this_test_runs() -> None:
     for page in PAGES:
         languages = {m.group(1) for m in FENCE.finditer(page.read_text(encoding="utf-8"))}
         assert languages <= {"sh", "python", "text", "json", "js", "java", "php", "toml", "yaml"}, page
+    for page in PAGES:  # every file block is used by a shell block of its page
+        text = page.read_text(encoding="utf-8")
+        for name in _files(str(page.relative_to(ROOT))):
+            assert any(name in m.group(2) for m in FENCE.finditer(text) if m.group(1) == "sh"), (page, name)
     assert len(SHELL) >= 6 and len(PYTHON) >= 6
 
 
@@ -89,7 +105,7 @@ def test_shell_example_runs(where: str, block: str, tmp_path: Path) -> None:
         assert skipped, where
         pytest.skip(f"only the set-up or the suite's own command: {skipped}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("VEXORA_")}
-    done = subprocess.run(["bash", "-c", script], cwd=_scratch(tmp_path), env=env, capture_output=True,
+    done = subprocess.run(["bash", "-c", script], cwd=_scratch(tmp_path, where), env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, f"{where}:\n{script}\nstdout:\n{done.stdout[-2000:]}\nstderr:\n{done.stderr[-2000:]}"
     assert "Traceback" not in done.stderr
@@ -128,7 +144,7 @@ def test_every_page_is_in_the_navigation() -> None:
 
 def test_the_readme_is_short_and_links_every_page() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert len(readme.splitlines()) <= 80
+    assert len(readme.splitlines()) <= 130
     for page in (ROOT / "docs").glob("*.md"):
         assert f"(docs/{page.name})" in readme, page.name
 

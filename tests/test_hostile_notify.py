@@ -49,7 +49,8 @@ def rules(delivery: Delivery) -> set[str]:
 def test_a_gzip_bomb_in_check_notify_stays_under_the_memory_cap() -> None:
     rh.gzip_bomb()  # built before the handler's thread needs it
     with rh.serving(rh.bomb) as handler:
-        ran = cli(["check-notify", handler.url, "--timeout", "5", "--format", "json"], memory=512 * 1024 * 1024)
+        ran = cli(["check-notify", handler.url, "--timeout", "5", "--format", "json", "--trade-no", "T1", "--amount",
+                   "300"], memory=512 * 1024 * 1024)
     assert ran.code == 1, ran.err  # reached, and zeros are not OK: findings, not a crash
     assert "Traceback" not in ran.err and "MemoryError" not in ran.err
     assert "notify.reply" in ran.out and ran.clean_of_secrets()

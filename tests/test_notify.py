@@ -64,13 +64,14 @@ def test_the_text_report_names_each_case_and_the_verdict() -> None:
     assert text.strip().splitlines()[-1].startswith("FAIL: 11 case(s)")
 
 
-def test_without_an_order_the_report_says_a_known_one_is_needed() -> None:
+def test_without_an_order_a_refusal_is_not_held_against_the_handler_and_the_report_says_so() -> None:
+    """A correct handler refuses an order it does not know: without --trade-no that is no finding."""
     with serving(app(CORRECT)) as url:
         out, err = io.StringIO(), io.StringIO()
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("VEXORA_SECRET", SECRET)
             code = run(["check-notify", url], out, err)
-    assert code == 1 and "needs --trade-no and --amount" in out.getvalue()
+    assert code == 0 and "give --trade-no and --amount of an order it knows" in out.getvalue()
 
 
 def test_an_unreachable_handler_is_exit_2_with_one_line() -> None:

@@ -252,6 +252,10 @@ def _provoke(ep: Endpoint, kind: Kind) -> list[Any]:
         from tests.test_registry_notify import provoke_notification
 
         return provoke_notification(kind)
+    if kind.value.startswith("effect."):  # what the client's code did after a query answer
+        from tests.test_registry_notify import provoke_query_reaction
+
+        return provoke_query_reaction(kind)
     if kind is Kind.METHOD:
         return judge_exchange(exchange(ep, market, body, method="GET"), OPTIONS).findings
     if kind is Kind.PATH:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -10,7 +12,9 @@ import httpx
 from vexora_conformance.contract import signing
 from vexora_conformance.core.exchange import Exchange, Request, Response, header_map
 from vexora_conformance.core.findings import Finding, Kind
+from vexora_conformance.doors.effects import Step, effect_findings, forgery_acknowledged
 from vexora_conformance.doors.notify import Case, deliver, judge_case
+from vexora_conformance.doors.state import OrderState
 from vexora_conformance.judge.exchange import JudgeOptions, judge_exchange
 
 SECRET = "registry-secret"
@@ -89,4 +93,53 @@ def provoke_notification(kind: Kind) -> list[Finding]:
         return judge_case(Case("malformed", b"{", "malformed"), deliver(_sender(500, "boom"), URL, b"{", OPTIONS, 1.0))
     if kind is Kind.UNKNOWN_ORDER:
         return judge_case(Case("unknown", raw, "unknown-order"), deliver(_sender(200, "OK"), URL, raw, OPTIONS, 1.0))
+    if kind is Kind.FORGERY_ACKNOWLEDGED:
+        return forgery_acknowledged(_judged({**good, "sign": "0" * 32}, reply=(200, "OK")), changed=False)
+    effect = _EFFECTS.get(kind)
+    if effect is not None:
+        step, before, after, paid = effect
+        return effect_findings(step, before, after, Decimal(paid), acknowledged=True)
     raise AssertionError(f"no way to provoke {kind}")
+
+
+def _state(credited: int, status: str) -> OrderState:
+    return OrderState(Decimal(credited), status)
+
+
+_EFFECTS = {  # kind -> (the step, the order before and after it, what was paid)
+    Kind.EFFECT_OVERCREDIT: (Step("pay", "0001", Decimal(200)), _state(0, "pending"), _state(500, "paid"), 200),
+    Kind.EFFECT_DOUBLE_CREDIT: (Step("repeat", "0000"), _state(500, "paid"), _state(1000, "paid"), 500),
+    Kind.EFFECT_FORGED_CHANGED: (Step("forged", how="wrong"), _state(0, "pending"), _state(500, "paid"), 0),
+    Kind.EFFECT_ACK_DROPPED: (Step("pay", "0000"), _state(0, "pending"), _state(0, "pending"), 500),
+    Kind.EFFECT_CREDITED_ON_FAILURE: (Step("pay", "00029"), _state(0, "pending"), _state(500, "paid"), 0),
+    Kind.EFFECT_FINAL_CHANGED: (Step("contradict", "00029"), _state(500, "paid"), _state(0, "failed"), 500),
+}
+
+
+def provoke_query_reaction(kind: Kind) -> list[Finding]:
+    """A client job that gets each reaction wrong: it rejects on an envelope, credits 0015 and 0001 in full."""
+    from tests.helpers import signed_body
+    from vexora_conformance.doors.fake.mock import fake_provider
+
+    orders = {"R1": {"credited": "0", "status": "pending"}}
+
+    class State:
+        def create(self, trade_no: str, amount: str) -> None: ...
+
+        def read(self, trade_no: str) -> dict[str, str]:
+            return dict(orders[trade_no])
+
+    def poll() -> None:
+        query = {"tradeNo": "R1", "timestamp": str(int(time.time() * 1000))}
+        query["sign"] = signing.sign(query, SECRET)
+        answer = httpx.post("https://h.example/v1/vexora/queryPayInResult", json=query,
+                            headers={"merchantNo": "1000000001"}).json()
+        if answer["code"] != "0000":
+            orders["R1"]["status"] = "rejected"
+        elif answer["data"]["status"] in ("0015", "0001"):
+            orders["R1"]["credited"] = str(int(orders["R1"]["credited"]) + 500)
+
+    with fake_provider(secret=SECRET, check=False) as fake:
+        httpx.post("https://h.example/v1/vexora/checkout", json=signed_body(SECRET, tradeNo="R1", amount="500"),
+                   headers={"merchantNo": "1000000001"})
+        return fake.check_query_reaction("R1", State(), poll)

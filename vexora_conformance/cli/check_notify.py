@@ -23,6 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="time the handler may take to answer each case, in all (default 10, the provider's)")
     p.add_argument("--cacert", metavar="FILE", help="trust this CA bundle for an https handler (a self-signed "
                    "certificate)")
+    state = p.add_mutually_exclusive_group()
+    state.add_argument("--state-cmd", metavar="'CMD ...'", help="a state adapter: run as CMD ... create TRADE_NO "
+                       "AMOUNT and CMD ... read TRADE_NO; judges what the handler credits (docs: the state adapter)")
+    state.add_argument("--state-url", metavar="URL", help="a state adapter over HTTP: POST URL creates an order, "
+                       "GET URL?tradeNo=... reads it")
     fail_on_option(p)
     p.add_argument("--format", choices=("text", "json", "jsonl", "junit", "github"), default="text")
     p.set_defaults(run=run)
@@ -34,12 +39,16 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .. import report
     from ..core.urls import http_url_problem
     from ..doors.notify import url_sender
-    from ..doors.notify_check import battery, battery_outcome, write_battery_text
+    from ..doors.notify_check import battery, battery_outcome, effect_battery, write_battery_text
+    from ..doors.state import CommandState, StateError, UrlState
     from .credentials import resolve_secret
 
     secret = resolve_secret(args.secret_env, args.secret_file)
     if secret is None:
         raise UsageErrorWithUsage("check-notify needs the app secret the handler verifies with")
+    if (args.state_cmd or args.state_url) and args.trade_no is not None:
+        raise UsageErrorWithUsage("with a state adapter each sequence runs on a fresh order it creates: leave out "
+                                  "--trade-no and --amount")
     if (args.trade_no is None) != (args.amount is None):
         raise UsageErrorWithUsage("give --trade-no and --amount together (an order the handler knows)")
     if args.amount is not None and not (args.amount.isascii() and args.amount.isdigit()):
@@ -55,9 +64,17 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     except ssl.SSLError as exc:
         raise InputError(f"the CA bundle holds no certificate it can use ({exc.reason or 'not PEM'})",
                          source=args.cacert) from None
-    result = battery(url_sender(tls), args.url, secret, args.trade_no, args.amount, args.timeout)
+    send = url_sender(tls)
+    if args.state_cmd or args.state_url:
+        try:
+            state = CommandState(args.state_cmd) if args.state_cmd else UrlState(args.state_url)
+            result = effect_battery(send, args.url, secret, state, args.timeout)
+        except StateError as exc:
+            raise InputError(str(exc)) from None  # says which adapter call did what
+    else:
+        result = battery(send, args.url, secret, args.trade_no, args.amount, args.timeout)
     if result.unreachable:
-        first = result.cases[0][1]
+        first = result.cases[0].delivery
         raise InputError(f"cannot reach the handler: {first.failure}", source=args.url)
     outcome = battery_outcome(result)
     if args.format == "text":

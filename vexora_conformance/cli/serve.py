@@ -40,6 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--verbose", action="store_true", help="log each request's method and path to stderr")
     p.add_argument("--notify-retry-scale", type=scale, default=1.0, metavar="X",
                    help="multiply the notification retry schedule (2 s ... 3 h) by X (default 1; tests: 0.001)")
+    state = p.add_mutually_exclusive_group()
+    state.add_argument("--state-cmd", metavar="'CMD ...'", help="a state adapter (CMD ... read TRADE_NO): after "
+                       "each notification, judge what the merchant's system did to the order")
+    state.add_argument("--state-url", metavar="URL", help="a state adapter over HTTP (GET URL?tradeNo=...)")
     p.set_defaults(run=run)
 
 
@@ -48,6 +52,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from ..core.findings import FailOn
     from ..doors.fake.provider import DEFAULT_MERCHANT, DEFAULT_SECRET, FakeProvider
     from ..doors.server import serve
+    from ..doors.state import CommandState, StateError, UrlState
     from .credentials import resolve_secret
 
     secret = resolve_secret(args.secret_env, args.secret_file, required=False) or Secret(DEFAULT_SECRET)
@@ -57,11 +62,16 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             report_file = open(args.report, "w", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
         except OSError as exc:
             raise InputError(f"cannot write the report: {os_reason(exc)}", source=args.report) from None
+    try:
+        state = CommandState(args.state_cmd) if args.state_cmd else UrlState(args.state_url) if args.state_url \
+            else None
+    except StateError as exc:
+        raise UsageErrorWithUsage(str(exc)) from None
     fake = FakeProvider(secret, args.merchant_no or DEFAULT_MERCHANT, strict_tables=args.strict_tables,
                         source="serve", market=args.market, link_field=args.link_field,
                         fail_on=FailOn(args.fail_on), opening_balance=args.balance)
     try:
         return serve(fake, args.host, args.port, out, report_file, verbose=args.verbose, err=err,
-                     notify_retry_scale=args.notify_retry_scale)
+                     notify_retry_scale=args.notify_retry_scale, state=state)
     except OSError as exc:
         raise UsageErrorWithUsage(f"cannot listen on {args.host}:{args.port}: {os_reason(exc)}") from None

@@ -65,6 +65,15 @@ class Kind(StrEnum):
     CRASH = "crash"
     UNKNOWN_ORDER = "unknown-order"
     UNREACHABLE = "unreachable"
+    FORGERY_ACKNOWLEDGED = "forgery-acknowledged"
+    # what the merchant's code did to the order (read through a state adapter)
+    EFFECT_OVERCREDIT = "effect.overcredit"
+    EFFECT_DOUBLE_CREDIT = "effect.double-credit"
+    EFFECT_FORGED_CHANGED = "effect.forged-changed"
+    EFFECT_ACK_DROPPED = "effect.ack-dropped"
+    EFFECT_CREDITED_ON_FAILURE = "effect.credited-on-failure"
+    EFFECT_FINAL_CHANGED = "effect.final-changed"
+    EFFECT_ERROR_CHANGED = "effect.error-changed"
 
 
 SIGN_KINDS = frozenset({Kind.SIGN_MISSING, Kind.SIGN_FORMAT, Kind.SIGN_MISMATCH})

@@ -35,6 +35,7 @@ from .fake.record import RunRecord
 from .fake.scenarios import SCENARIO_KINDS, Scenario, SilentTimeout
 from .notifier import VARIANTS, Notifier
 from .notify import url_sender
+from .state import StateAdapter
 
 MAX_BODY = 1024 * 1024
 MAX_CONNECTIONS = 128  # open connections, each with its thread; one more is answered 503 and closed
@@ -301,7 +302,7 @@ class Handler(BaseHTTPRequestHandler):
             self._json(400, {"error": str(exc)[:300]})
             return
         if notify_url:
-            notifier.start(notify_url, json_bytes(notification), variants)
+            notifier.start(notify_url, json_bytes(notification), variants, order.amount if order else None)
         self._json(200, {"paid": trade_no, "notification": notification, "notifyUrl": notify_url,
                          "notifying": bool(notify_url)})
 
@@ -311,19 +312,29 @@ class VexoraServer(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], fake: FakeProvider, verbose: bool = False,
-                 notify_retry_scale: float = 1.0) -> None:
+                 notify_retry_scale: float = 1.0, state: StateAdapter | None = None,
+                 err: IO[str] | None = None) -> None:
         self.fake = fake
         self.verbose = verbose
         self.record = RunRecord(fake.source)
         fake.keep_calls, fake.on_call = False, keep_verdict(self.record)
         self._connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
         # before binding: a failed bind calls server_close(), which closes it
+        self.state_error: str | None = None  # the first thing the state adapter did wrong: serve then exits 2
+        self._err = err
         self.notifier = Notifier(url_sender(), JudgeOptions(secret=fake.secret), fake.record_delivery,
-                                 scale=notify_retry_scale, refuse=self.own_address)
+                                 scale=notify_retry_scale, refuse=self.own_address, state=state,
+                                 on_state_error=self._state_failed)
         super().__init__(address, Handler)
         host, port = self.server_address[:2]
         self.base_url = f"http://{host!s}:{port}"
         fake.base_url = self.base_url  # paymentUrl points at the cashier page this server serves
+
+    def _state_failed(self, reason: str) -> None:
+        if self.state_error is None:
+            self.state_error = reason
+            print(f"vexora-conformance serve: the state adapter: {reason}; effects are not judged until it "
+                  "answers, and serve will exit 2", file=self._err or sys.stderr, flush=True)
 
     def own_address(self, url: str) -> str | None:
         """Why the notifier must not call ``url``: it is this server (its control paths could erase a run)."""
@@ -377,14 +388,15 @@ class VexoraServer(ThreadingHTTPServer):
 
 
 def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str] | None,
-          verbose: bool = False, err: IO[str] | None = None, notify_retry_scale: float = 1.0) -> int:
+          verbose: bool = False, err: IO[str] | None = None, notify_retry_scale: float = 1.0,
+          state: StateAdapter | None = None) -> int:
     """Run until SIGINT/SIGTERM; then write the report (to the open file ``report``, which is closed).
 
     Returns 1 if a finding that ``fake.fail_on`` fails was recorded, 2 when the report could not be written.
     """
     from .. import report as reports
 
-    server = VexoraServer((host, port), fake, verbose, notify_retry_scale)
+    server = VexoraServer((host, port), fake, verbose, notify_retry_scale, state, err)
     print(server.base_url, file=out, flush=True)
     stop = threading.Event()
 
@@ -416,5 +428,7 @@ def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str
                   "the report follows on standard output", file=err or sys.stderr)
             reports.write_json(final, out)
             return 2
+    if server.state_error is not None:
+        return 2
     failing = final.errors or (fake.fail_on is FailOn.WARNING and final.warnings)
     return 1 if failing else 0

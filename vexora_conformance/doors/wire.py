@@ -1,4 +1,4 @@
-"""One bounded HTTP/1.1 POST to a merchant's handler, as the provider's notifier makes it.
+"""One bounded HTTP/1.1 exchange with a merchant's handler (a POST, as the provider's notifier makes it).
 
 The handler is untrusted, so everything is bounded: one deadline covers the whole exchange (the name lookup,
 the connection, the TLS handshake, sending, the status line, interim ``1xx`` answers, the headers and the
@@ -54,16 +54,23 @@ class Answer:
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float, max_body: int,
          tls: ssl.SSLContext | None = None) -> Answer:
     """POST ``body`` to ``url``; the answer, or a DeliveryError saying why there is none."""
+    return request("POST", url, body, headers, timeout, max_body, tls)
+
+
+def request(method: str, url: str, body: bytes, headers: dict[str, str], timeout: float, max_body: int,
+            tls: ssl.SSLContext | None = None) -> Answer:
+    """One bounded exchange (a state adapter's URL is read with GET)."""
     deadline = time.monotonic() + timeout
     where = target(url)  # ValueError: the URL cannot be called (the caller says so as a usage error)
     sock = _connect(where.host, where.port, deadline, timeout)
     try:
         if where.scheme == "https":
             sock = _tls(sock, where.host, tls, deadline, timeout)
-        request = [f"POST {where.path} HTTP/1.1", f"Host: {_host_header(where.host, where.port, where.scheme)}",
-                   f"Content-Length: {len(body)}", "Connection: close", "Accept-Encoding: identity",
-                   *(f"{k}: {v}" for k, v in headers.items())]
-        _send(sock, ("\r\n".join(request) + "\r\n\r\n").encode("latin-1") + body, deadline, timeout)
+        length = [f"Content-Length: {len(body)}"] if body or method == "POST" else []
+        head = [f"{method} {where.path} HTTP/1.1", f"Host: {_host_header(where.host, where.port, where.scheme)}",
+                *length, "Connection: close", "Accept-Encoding: identity",
+                *(f"{k}: {v}" for k, v in headers.items() if body or k.lower() != "content-type")]
+        _send(sock, ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body, deadline, timeout)
         return _read_answer(_Reader(sock, deadline, timeout), max_body)
     finally:
         sock.close()

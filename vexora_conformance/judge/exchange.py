@@ -104,6 +104,8 @@ def judge_exchange(exchange: Exchange, options: JudgeOptions, diagnose: bool = T
     _check_envelope(ep, contract, req, options, found)
     if not isinstance(body, dict):
         found.append(ep.rule(Kind.JSON).finding(_not_an_object(req, body)))
+        if exchange.response is not None and ep.answer is Answer.OK_TEXT:  # an OK to what is no notification
+            _check_ok_reply(ep, exchange.response, found)
         return Verdict(findings=found.closed(), endpoint=ep.name, market=market, variant=contract.variant,
                        merchant_no=merchant)
     _check_duplicates(body, ep.rule(Kind.DUPLICATE_KEY).finding, "", found)

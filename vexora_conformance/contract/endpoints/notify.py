@@ -23,6 +23,14 @@ def looks_like_notification(body: Any) -> bool:
 ENDPOINT = Endpoint(
     name="notify", order=90, rule_prefix="notify.", noun="notification", spec=spec_beside(__file__),
     answer=Answer.OK_TEXT, checks_skew=False, diagnoses=False, recognise=looks_like_notification,
+    coverage={
+        "delivered 0000": "vexora_mock.deliver_notification(handler, trade_no) after vexora_mock.pay(trade_no)",
+        "delivered 0001": 'vexora_mock.deliver_notification(handler, trade_no, status="0001", amount=smaller)',
+        "delivered a failure": 'vexora_mock.deliver_notification(handler, trade_no, status="00029")',
+        "a forged notification": "vexora_mock.deliver_notification(handler, body=dict(note, amount=\"1\"))",
+        "a malformed body": 'vexora_mock.deliver_notification(handler, body=b"{")',
+        "the effect battery": "vexora_mock.check_notification_handler(handler, state=your_adapter)",
+    },
     words={
         Kind.METHOD: Words("the notification was not a POST", "The provider POSTs notifications."),
         Kind.CONTENT_TYPE: Words("the notification's Content-Type is not application/json",
@@ -78,5 +86,33 @@ ENDPOINT = Endpoint(
                                       "you do not have.")),
         Kind.UNREACHABLE: (E, Words("the notifyUrl could not be reached",
                                     "notifyUrl must be reachable by the provider (public https URL, no login).")),
+        Kind.FORGERY_ACKNOWLEDGED: (W, Words(
+            "the handler answered OK to a forged notification, and the order did not change",
+            "Nothing was marked paid, but answer anything but OK to a notification whose sign does not verify: "
+            "an OK tells the sender the forgery worked, and a later change of code may act on it.")),
+        # what the handler's code did to the order, read through the state adapter (docs: the state adapter)
+        Kind.EFFECT_OVERCREDIT: (E, Words(
+            "the order was credited more than was paid",
+            "Credit what the notification says was paid: for 0001 the partial amount, and when amount differs "
+            "from the order's, the notified amount (or nothing, for review), never the order's own amount.")),
+        Kind.EFFECT_DOUBLE_CREDIT: (E, Words(
+            "the order was credited twice for one payment",
+            "Make the credit idempotent on tradeNo (or platFormTradeNo): a retried or concurrent copy of a "
+            "notification must find the order already paid, under a lock or a unique constraint.")),
+        Kind.EFFECT_FORGED_CHANGED: (E, Words(
+            "a forged notification changed the order",
+            "Verify the sign before reading anything else of the notification, and change nothing when it does "
+            "not verify: whoever knows a tradeNo could otherwise mark it paid.")),
+        Kind.EFFECT_ACK_DROPPED: (E, Words(
+            "a valid 0000 notification was acknowledged, and nothing was credited",
+            "Answer OK only once the payment is recorded (or queued durably): after an OK the provider does not "
+            "send it again, and the payment is lost to the order.")),
+        Kind.EFFECT_CREDITED_ON_FAILURE: (E, Words(
+            "the order was credited on a failure status",
+            "Credit only on 0000 (in full) or 0001 (the partial amount); any other status is not a payment.")),
+        Kind.EFFECT_FINAL_CHANGED: (W, Words(
+            "an order in a final state was changed by a later notification that contradicts it",
+            "The pages do not say whether a final status can change; keep a paid order paid unless the provider "
+            "confirms otherwise (ask the status query), and log the contradiction.")),
     },
 )

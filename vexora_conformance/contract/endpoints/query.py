@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.findings import Kind
+from ...core.findings import Kind, Severity
 from ..endpoint import Asked, Endpoint, Words, refusal, spec_beside, success
 from ._answers import echoed
 
@@ -30,6 +30,19 @@ ENDPOINT = Endpoint(
                                 "not required for the query, every other market requires it."),
         Kind.UNKNOWN_FIELD: Words("the pay-in status query has a field the page does not document",
                                   "The query takes tradeNo, timestamp and sign only; every field sent is signed."),
+    },
+    # what the client's code did to the order after an answer of the query (read through the state adapter)
+    own_rules={
+        Kind.EFFECT_ERROR_CHANGED: (Severity.ERROR, Words(
+            "the order changed after the status query failed (an error envelope or a timeout)",
+            "An envelope error (8000: the request was refused, 5000: the provider's own error) or a timeout says "
+            "nothing about the payment: leave the order as it is and ask again later.")),
+        Kind.EFFECT_OVERCREDIT: (Severity.ERROR, Words(
+            "the order was credited more than the status query says was paid",
+            "0001 is a partial payment: credit receivedAmount, not the order's amount.")),
+        Kind.EFFECT_CREDITED_ON_FAILURE: (Severity.ERROR, Words(
+            "the order was credited after the status query answered a failure status",
+            "Credit only on 0000 (in full) or 0001 (what was received); 0015 is still processing.")),
     },
     coverage={
         "success": "a conformant status query of an order the fake knows",

@@ -9,6 +9,7 @@ function, so the two fakes cannot drift apart.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -24,7 +25,7 @@ import httpx
 from ...contract.books import DEFAULT_BALANCE, PAID, Books, PayIn, PayOut
 from ...contract.endpoint import Asked, Endpoint, refusal
 from ...contract.markets import DEFAULT, require
-from ...contract.registry import paths_text, route
+from ...contract.registry import ENDPOINTS, paths_text, route
 from ...contract.rules import RUN_RULES
 from ...contract.signing import Secret
 from ...core.exchange import Exchange, Request, header_map
@@ -32,8 +33,10 @@ from ...core.findings import SIGN_KINDS, FailOn, Finding, Kind, Severity
 from ...core.jsontext import json_bytes
 from ...judge.exchange import JudgeOptions, judge_exchange
 from ...judge.session import Session
-from ..notify import TIMEOUT_S, Case, Delivery, deliver_to, judge_case
-from .coverage import answered, sent, transport
+from ..notify import TIMEOUT_S, Case, Delivery, deliver_to, judge_case, sender_for
+from ..notify_check import BatteryResult, effect_battery
+from ..state import adapter_from
+from .coverage import answered, name_of, sent, transport
 from .notifications import notification
 from .report import failure_report
 from .scenarios import Scenario, SilentTimeout
@@ -268,20 +271,23 @@ class FakeProvider:
 
     def deliver_notification(self, target: Any, trade_no: str | None = None, *, status: str | None = None,
                              amount: str | None = None, body: dict[str, Any] | bytes | None = None,
-                             url: str = "http://merchant.test/notify", timeout: float = TIMEOUT_S) -> Delivery:
+                             url: str | None = None, timeout: float = TIMEOUT_S) -> Delivery:
         """POST a notification to a handler and judge its answer like the provider's notifier would.
 
-        ``target`` is a URL, a WSGI app or an ASGI app (served in-process through httpx's transports).
-        The notification is the order's (``trade_no``, optional ``status``/``amount``) or ``body`` as given,
-        which may be tampered with on purpose: a broken or forged one must not be answered OK. The answer's
-        findings are recorded like request findings, so the test fails at teardown when the handler is wrong.
+        ``target`` is a URL, a WSGI app or an ASGI app (served in-process through httpx's transports), posted at
+        the path of the order's own notifyUrl (or ``url``). The notification is the order's (``trade_no``,
+        optional ``status``/``amount``) or ``body`` as given, which may be tampered with on purpose: a broken or
+        forged one must not be answered OK. The answer's findings are recorded like request findings, so the
+        test fails at teardown when the handler is wrong.
         """
         if body is None:
             if trade_no is None:
                 raise ValueError("give trade_no (an order created by a Checkout request) or body")
             body = self.notification(trade_no, status, amount)
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-        delivery = deliver_to(target, url, raw, JudgeOptions(secret=self.secret), timeout)
+        delivery = deliver_to(target, url or self._notify_url(trade_no, raw), raw, JudgeOptions(secret=self.secret),
+                              timeout)
+        self.exercised |= _notified(raw, delivery)
         with self._lock:
             repeat = raw in self._acknowledged
             if delivery.acknowledged:
@@ -290,6 +296,75 @@ class FakeProvider:
             delivery = _with_findings(delivery, judge_case(Case("a repeat", raw, "duplicate"), delivery))
         self.record_delivery(delivery)
         return delivery
+
+    def check_notification_handler(self, target: Any, state: Any, *, url: str | None = None,
+                                   timeout: float = TIMEOUT_S) -> BatteryResult:
+        """Run the provider's notification sequences against a handler (a WSGI or ASGI app, or a URL), each on
+        a fresh order made through ``state`` (an object with ``create(trade_no, amount)`` and ``read(trade_no)``
+        returning ``{"credited": "<digits>", "status": "..."}``, or a state command or URL), and judge the
+        answers and what the handler did to the money. The findings are recorded: the test fails at teardown.
+        """
+        with sender_for(target) as send:
+            result = effect_battery(send, target if isinstance(target, str) else url or "http://merchant.test/notify",
+                                    self.secret, adapter_from(state), timeout)
+        for r in result.cases:
+            self.record_delivery(_with_findings(r.delivery, r.findings))
+            self.exercised |= _notified(r.delivery.body, r.delivery)
+        self.exercised.add(name_of("notify", "the effect battery"))
+        return result
+
+    def check_query_reaction(self, trade_no: str, state: Any, poll: Callable[[], Any],
+                             partial: str | None = None) -> list[Finding]:
+        """What the client's code does to an order after each answer the status query can give.
+
+        For each of: the envelope 8000 (a refused request), the envelope 5000, a timeout, status 0015, status
+        00029 and last a real partial payment (0001, ``partial`` or half the order): the answer is queued for
+        the next query, ``poll()`` runs the client's job (what raises in it is its own business), and the order
+        is read through ``state`` before and after. An envelope error or a timeout must change nothing, 0015
+        and 00029 credit nothing, 0001 no more than was received. The findings are recorded and returned.
+        """
+        adapter = adapter_from(state)
+        order = self.books.pay_in(trade_no)
+        if order is None:
+            raise ValueError(f"no pay-in with tradeNo {trade_no!r}: create it with a Checkout request first")
+        received = partial or money_half(order.amount)
+        query = ENDPOINTS["query"]
+        found: list[Finding] = []
+        for name, prepare in (("the envelope 8000 (a refused request)", lambda: self.fail_with_envelope("8000")),
+                              ("the envelope 5000 (the provider's error)",
+                               lambda: self.fail_with_envelope("5000", "system exception")),
+                              ("a timeout", self.time_out),
+                              ("status 0015 (processing)", lambda: self.fail_with_status("0015")),
+                              ("status 00029 (failed)", lambda: self.fail_with_status("00029")),
+                              (f"status 0001 ({received} received)", lambda: self.pay(trade_no, "0001", received))):
+            before = adapter.read(trade_no)
+            prepare()
+            with contextlib.suppress(Exception):
+                poll()
+            with self._lock:
+                self._queue.clear()  # a job that did not query leaves its outcome unused: it must not leak on
+            after = adapter.read(trade_no)
+            found += _reaction(query, name, before, after, Decimal(received))
+        self._record(found, "query")
+        return found
+
+    def _record(self, findings: list[Finding], endpoint: str) -> None:
+        """Findings about the client's code that no one request carries (its reactions), kept like a call's."""
+        if not findings:
+            return
+        request = httpx.Request("POST", f"{self.base_url.rstrip('/')}/v1/vexora/queryPayInResult")
+        with self._lock:
+            self._keep(Call(request, None, None, [f.at(self.source, self._count) for f in findings], endpoint))
+
+    def _notify_url(self, trade_no: str | None, raw: bytes) -> str:
+        """The order's own notifyUrl (a handler mounted at /vexora/notify is posted there), else a stand-in."""
+        if trade_no is None:
+            try:
+                trade_no = json.loads(raw).get("tradeNo")
+            except (ValueError, AttributeError):
+                trade_no = None
+        order = self.order(trade_no) if isinstance(trade_no, str) else None
+        return order.notify_url if order is not None and order.notify_url else "http://merchant.test/notify"
 
     def record_delivery(self, delivery: Delivery) -> None:
         """Keep a notification sent to the merchant, and the findings about its answer, with the calls."""
@@ -315,6 +390,49 @@ class FakeProvider:
         text = failure_report(self.calls, FailOn(fail_on) if fail_on is not None else self.fail_on)
         if text:
             raise AssertionError(text)
+
+
+def money_half(amount: str) -> str:
+    value = Decimal(amount) / 2 if amount else Decimal(0)
+    return f"{value.quantize(Decimal(1)) if value == value.to_integral() else value:f}"
+
+
+def _reaction(query: Endpoint, answered: str, before: Any, after: Any, received: Decimal) -> list[Finding]:
+    """What an answer of the status query must not do to the order."""
+    if answered.startswith(("the envelope", "a timeout")):
+        if after == before:
+            return []
+        return [query.rule(Kind.EFFECT_ERROR_CHANGED).finding(
+            f"after {answered} the order went from {before.shown()} to {after.shown()}: an envelope error or a "
+            "timeout is not a failed payment")]
+    if answered.startswith("status 0001"):
+        if after.credited <= received:
+            return []
+        return [query.rule(Kind.EFFECT_OVERCREDIT).finding(
+            f"{received} was received (0001, a partial payment) and {after.credited} was credited")]
+    if after.credited > before.credited:
+        return [query.rule(Kind.EFFECT_CREDITED_ON_FAILURE).finding(
+            f"after {answered} {after.credited - before.credited} was credited: it is not a payment")]
+    return []
+
+
+def _notified(raw: bytes, delivery: Delivery) -> set[str]:
+    """The notification outcomes a delivery exercised (outcome coverage)."""
+    try:
+        note = json.loads(raw)
+        status = note.get("status") if isinstance(note, dict) else None
+        signed_ok = isinstance(note, dict) and "sign" in note
+    except ValueError:
+        return {name_of("notify", "a malformed body")}
+    names = {name_of("notify", "a forged notification")} if not signed_ok or any(
+        f.rule in ("notify.accepts-bad-sign", "notify.forgery-acknowledged") for f in delivery.findings) else set()
+    if status == "0000":
+        names.add(name_of("notify", "delivered 0000"))
+    elif status == "0001":
+        names.add(name_of("notify", "delivered 0001"))
+    elif isinstance(status, str) and status != "0015":
+        names.add(name_of("notify", "delivered a failure"))
+    return names
 
 
 def _with_findings(delivery: Delivery, findings: list[Finding]) -> Delivery:
