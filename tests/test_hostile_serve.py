@@ -295,9 +295,9 @@ def test_calls_are_kept_as_verdicts_not_bodies() -> None:
 
 def test_past_the_connection_cap_a_client_gets_503_not_silence(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.helpers import running_server
-    from vexora_conformance.doors import server as server_module
+    from vexora_conformance.doors import httpdoor
 
-    monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 4)
+    monkeypatch.setattr(httpdoor, "MAX_CONNECTIONS", 4)
     with running_server(SECRET, MERCHANT) as srv:
         host, port = srv.server_address[:2]
         idle = [socket.create_connection((host, port), timeout=5) for _ in range(4)]

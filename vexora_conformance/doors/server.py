@@ -7,18 +7,12 @@ fixture uses, so the two fakes cannot drift apart. Control endpoints under
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import signal
-import socket
 import sys
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -33,37 +27,21 @@ from .fake.mock import PROVIDER_PATHS
 from .fake.provider import Call, FakeProvider
 from .fake.record import RunRecord
 from .fake.scenarios import SCENARIO_KINDS, Scenario, SilentTimeout
+from .httpdoor import (
+    CONTROL,
+    BoundedHandler,
+    BoundedServer,
+    origin_form,
+    run_until_signal,
+    visible,
+)
 from .notifier import VARIANTS, Notifier
 from .notify import url_sender
 from .state import StateAdapter
 
-MAX_BODY = 1024 * 1024
-MAX_CONNECTIONS = 128  # open connections, each with its thread; one more is answered 503 and closed
-CONTROL = "/__vexora__/"
 SCENARIO_FIELDS: dict[str, type | tuple[type, ...]] = {"code": str, "msg": str, "status": str, "http_status": int,
                                                       "delay": (int, float)}
 _PROVIDER = re.compile(PROVIDER_PATHS)
-_LENGTH = re.compile(r"[0-9]{1,12}\Z")
-
-
-def _origin_form(target: str) -> str:
-    """A request target as path and query: an absolute-form one (``POST http://host/path``) loses its host."""
-    if "://" not in target.split("?", 1)[0]:
-        return target if target.startswith("/") else "/" + target
-    try:
-        parts = urlsplit(target)
-    except ValueError:
-        return "/"
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-
-def _visible(target: str) -> str:
-    """A request target with every byte that a URL cannot hold raw (controls, spaces, non-ASCII) %-escaped:
-    http.server read the request line as Latin-1, so each character is one byte as sent. Judged, such a path is
-    ``request.path`` like any other wrong one, instead of a URL httpx refuses to build."""
-    if target.isascii() and target.isprintable() and " " not in target:
-        return target
-    return "".join(c if "!" <= c <= "~" else f"%{ord(c) & 0xFF:02X}" for c in target)
 
 
 def label(call: Call) -> str:
@@ -124,98 +102,17 @@ def parse_scenario(payload: Any) -> tuple[Scenario, int]:
     return Scenario(payload["outcome"], **fields), times
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(BoundedHandler):
+    """The fake provider's routes: control paths, the provider's endpoints, the cashier page."""
+
     server: VexoraServer
-    protocol_version = "HTTP/1.1"
-    timeout = 60  # seconds a silent connection may hold a thread (headers or body never finished)
-    # http.server answers an unparsable request line as HTTP/0.9 would: a body with no status line at all.
-    default_request_version = "HTTP/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Quiet by default: the findings endpoint and the report are the output.
-        if self.server.verbose:
-            super().log_message(format, *args)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        # Not http.server's request line: its query string may carry the payer's email or mobile.
-        path = _origin_form(getattr(self, "path", "")).split("?", 1)[0]
-        self.log_message("%s %s %s", str(getattr(self, "command", "-"))[:16],
-                         path[:200].encode("unicode_escape").decode("ascii"), code)
-
-    def __getattr__(self, name: str) -> Any:
-        # Every method gets an answer in the provider's manner (TRACE, PROPFIND, ...): http.server would give its
-        # own 501 page to any it has no do_ method for, unjudged.
-        if name.startswith("do_"):
-            return self._dispatch
-        raise AttributeError(name)
-
-    # -- plumbing --
-
-    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        # Status line, headers and body in one write: written apart, with Nagle and delayed ACKs, a
-        # keep-alive client waited ~40 ms for every answer.
-        self._headers_buffer.append(b"\r\n" + (body if self.command != "HEAD" else b""))
-        self.flush_headers()
-
-    def _json(self, status: int, payload: Any) -> None:
-        self._send(status, json_bytes(payload))
-
-    def _refuse(self, status: int, msg: str) -> None:
-        self.close_connection = True  # what follows on this connection cannot be trusted to be a request
-        self._json(status, {"code": "8000", "msg": msg})
-
-    def _body(self) -> bytes | None:
-        """The request body, or None after answering 411/413/400 (never reads an oversized body).
-
-        An upload cut short (fewer bytes than announced, then a disconnect) is no request: None, unjudged.
-        """
-        lengths = self.headers.get_all("Content-Length") or []
-        if len(set(lengths)) > 1 or (lengths and "Transfer-Encoding" in self.headers):
-            # RFC 9112 6.3: which length frames the body is ambiguous; a proxy and we could read two requests
-            self._refuse(400, "conflicting Content-Length and Transfer-Encoding: send one Content-Length")
-            return None
-        length = lengths[0] if lengths else None
-        if length is None:
-            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                self._refuse(411, "send a Content-Length")
-                return None
-            return b""
-        if not _LENGTH.match(length):  # ASCII digits only: "²".isdigit() is true, and int() of 5000 digits raises
-            self._refuse(400, "bad Content-Length")
-            return None
-        if int(length) > MAX_BODY:
-            self._refuse(413, f"body larger than {MAX_BODY} bytes")
-            return None
-        body = self.rfile.read(int(length))
-        if len(body) < int(length):
-            self.close_connection = True
-            return None
-        return body
-
-    # -- dispatch --
-
-    def _dispatch(self) -> None:
-        try:
-            self._route()
-        except (TimeoutError, ConnectionError):
-            self.close_connection = True
-        except Exception as exc:  # the last net: a bug of ours must still give the client an answer
-            print(f"vexora-conformance serve: internal error ({type(exc).__name__}) while answering a request; "
-                  "please report it", file=sys.stderr)
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self._json(500, {"code": "5000", "msg": "internal error in the fake provider; please report it"})
+    door = "serve"
 
     def _route(self) -> None:
         body = self._body()
         if body is None:
             return
-        target = _origin_form(self.path)
+        target = origin_form(self.path)
         path = target.split("?", 1)[0]
         if path.startswith(CONTROL):
             self._control(path[len(CONTROL):], body)
@@ -228,11 +125,9 @@ class Handler(BaseHTTPRequestHandler):
             self._json(404, {"code": "8000", "msg": f"not found: the fake serves POST {paths_text()}, after an "
                                                     "optional market prefix (/bangladesh/v1/vexora/...)"})
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
-
     def _provider(self, path: str, body: bytes) -> None:
         fake = self.server.fake
-        url = f"{self.server.base_url}{_visible(path)}"
+        url = f"{self.server.base_url}{visible(path)}"
         # http.server decoded the header bytes as Latin-1: encoding them back gives httpx the bytes as sent
         # (as str, httpx would insist on ASCII and refuse a client's raw UTF-8 header).
         headers = [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in self.headers.items()]
@@ -307,25 +202,20 @@ class Handler(BaseHTTPRequestHandler):
                          "notifying": bool(notify_url)})
 
 
-class VexoraServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
+class VexoraServer(BoundedServer):
     def __init__(self, address: tuple[str, int], fake: FakeProvider, verbose: bool = False,
                  notify_retry_scale: float = 1.0, state: StateAdapter | None = None,
                  err: IO[str] | None = None) -> None:
         self.fake = fake
-        self.verbose = verbose
         self.record = RunRecord(fake.source)
         fake.keep_calls, fake.on_call = False, keep_verdict(self.record)
-        self._connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
         # before binding: a failed bind calls server_close(), which closes it
         self.state_error: str | None = None  # the first thing the state adapter did wrong: serve then exits 2
         self._err = err
         self.notifier = Notifier(url_sender(), JudgeOptions(secret=fake.secret), fake.record_delivery,
                                  scale=notify_retry_scale, refuse=self.own_address, state=state,
                                  on_state_error=self._state_failed)
-        super().__init__(address, Handler)
+        super().__init__(address, Handler, verbose)
         host, port = self.server_address[:2]
         self.base_url = f"http://{host!s}:{port}"
         fake.base_url = self.base_url  # paymentUrl points at the cashier page this server serves
@@ -348,43 +238,9 @@ class VexoraServer(ThreadingHTTPServer):
             return "it points at the fake provider itself"
         return None
 
-    def get_request(self) -> tuple[Any, Any]:
-        sock, address = super().get_request()
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock, address
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        """A thread per connection, up to MAX_CONNECTIONS; past that a 503 at once, and the connection closed."""
-        if not self._connections.acquire(blocking=False):
-            with contextlib.suppress(OSError):
-                request.settimeout(1.0)
-                body = json_bytes({"code": "5000", "msg": f"busy: {MAX_CONNECTIONS} connections are open; "
-                                                          "retry shortly"})
-                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                                b"Connection: close\r\nRetry-After: 1\r\nContent-Length: "
-                                + str(len(body)).encode() + b"\r\n\r\n" + body)
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._connections.release()
-
     def server_close(self) -> None:
         super().server_close()
         self.notifier.close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Never a traceback: a client that hung up is no news; anything else is one line (the request is lost)."""
-        error = sys.exc_info()[1]
-        if isinstance(error, (ConnectionError, TimeoutError)):
-            return
-        print(f"vexora-conformance serve: a connection failed ({type(error).__name__}); please report it",
-              file=sys.stderr)
 
 
 def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str] | None,
@@ -398,22 +254,7 @@ def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str
 
     server = VexoraServer((host, port), fake, verbose, notify_retry_scale, state, err)
     print(server.base_url, file=out, flush=True)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        while not stop.wait(0.2):
-            pass
-    finally:
-        server.shutdown()
-        server.server_close()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    run_until_signal(server)
     final = server.record.report()
     where = f"; report: {report.name}" if report is not None else ""
     print(f"vexora-conformance serve: stopped after {final.exchanges} exchange(s): {final.errors} error(s), "
