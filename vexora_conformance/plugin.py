@@ -75,12 +75,15 @@ def vexora_mock(request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
 
     config = request.config
     markers = [m.kwargs for m in reversed(list(request.node.iter_markers("vexora")))]
+    problem = ""
     try:
         if any(m.args for m in request.node.iter_markers("vexora")):
             raise TypeError("positional arguments")
         s = from_config({k: setting(config, k) for k in KEYWORDS if k in _OPTION_NAMES}, markers)
     except (TypeError, ValueError) as exc:
-        pytest.fail(f"@pytest.mark.vexora: {exc}; valid keywords: {', '.join(KEYWORDS)}", pytrace=False)
+        problem = str(exc)
+    if problem:  # failed outside the handler, so pytest shows one message, not a chained exception
+        pytest.fail(f"@pytest.mark.vexora: {problem}; valid keywords: {', '.join(KEYWORDS)}", pytrace=False)
     shared = config.stash.setdefault(_SESSION_KEY, {}) if setting(config, "session_trade_nos") else None
     _hide_library_frames(request.node)
     path, line, _ = request.node.location
