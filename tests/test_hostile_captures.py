@@ -214,15 +214,15 @@ def test_workers_are_capped_at_the_chunks_there_are(tmp_path: Path, monkeypatch:
 
 
 def test_workers_drain_an_over_long_line_in_bounded_reads(tmp_path: Path) -> None:
-    """A 300 MB line under a 600 MB cap: a worker reading it whole (as before) would die."""
+    """A 150 MB line under a 300 MB cap: a worker reading it whole (its bytes, then its text) would die."""
     path = tmp_path / "long-line.jsonl"
     line = mc.jsonl_lines()[0]
     with path.open("wb") as f:
         f.write(line.encode() + b"\n" + b'{"pad": "')
-        for _ in range(300):
+        for _ in range(150):
             f.write(b"x" * 1_000_000)
         f.write(b'"}\n' + line.encode() + b"\n")
-    ran = cli(["validate", str(path), "--jobs", "2", "--format", "json"], memory=600 * 1024 * 1024, timeout=180)
+    ran = cli(["validate", str(path), "--jobs", "2", "--format", "json"], memory=300 * 1024 * 1024, timeout=180)
     s = summary(ran)
     assert s["malformed"] == 1 and s["exchanges"] == 2
 

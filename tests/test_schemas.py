@@ -265,7 +265,8 @@ def test_schemas_load_from_an_installed_wheel(tmp_path: Path) -> None:
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
         "import json, vexora_conformance.contract.schema.compile as s, vexora_conformance.contract.schema.generate as g;"
-        "print(json.dumps([str(s.schema_dir()), all(g.render(s.load_schema(n)) == g.generated_files()[n + '.schema.json']"
+        "files = g.generated_files();"
+        "print(json.dumps([str(s.schema_dir()), all(g.render(s.load_schema(n)) == files[n + '.schema.json']"
         " for n in g.schema_names()), s.checker('mexico/checkout-request-body')({})[0].pointer]))"
     )
     out = subprocess.run([sys.executable, "-S", "-c", probe], cwd=tmp_path, env={"PYTHONPATH": str(site)},
