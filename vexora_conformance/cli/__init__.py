@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from typing import IO
 
 from ..core.errors import ToolError, os_reason
-from . import check_notify, check_signer, schemas, serve, sign, validate
+from . import check_notify, check_signer, listen, proxy, replay, schemas, serve, sign, validate
 from .common import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Parser, UsageErrorWithUsage
 
 __all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "build_parser", "main", "run"]
 
-COMMANDS = (schemas, sign, validate, serve, check_signer, check_notify)
+COMMANDS = (schemas, sign, validate, serve, proxy, listen, replay, check_signer, check_notify)
 
 
 def build_parser() -> argparse.ArgumentParser:

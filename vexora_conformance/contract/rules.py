@@ -91,6 +91,19 @@ RUN_RULES = (
          "The rest of the capture is judged."),
     Rule("request.unknown-endpoint", Kind.PATH, E, "the path names no endpoint the provider documents",
          "Send each request to one of the provider's documented paths, under /v1/vexora/."),
+    # the proxy's upstream: no answer, so the exchange is judged on the request alone (the client got a 502/504)
+    Rule("upstream.unreachable", Kind.UPSTREAM_UNREACHABLE, E, "the proxy could not reach the upstream",
+         "Check --upstream (scheme, host, port) and that the sandbox or serve is up; the client got a 502."),
+    Rule("upstream.timeout", Kind.UPSTREAM_TIMEOUT, E, "the upstream did not answer within --upstream-timeout",
+         "The client got a 504: a client must survive it (ask the status query before retrying a payment)."),
+    Rule("upstream.bad-answer", Kind.UPSTREAM_BAD_ANSWER, E, "the upstream's answer is not HTTP, or was cut off",
+         "The client got a 502; the upstream (the sandbox, or serve) is at fault, not the client."),
+    Rule("upstream.too-large", Kind.UPSTREAM_TOO_LARGE, E, "the upstream's answer is larger than the proxy relays",
+         "The client got a 502; no answer of the provider's API is that large."),
+    # replay: the same exchange, matched by endpoint, tradeNo and sequence, judged otherwise than when recorded
+    Rule("replay.changed", Kind.REPLAY_CHANGED, W, "the verdict on a replayed exchange differs from the recorded one",
+         "A rule that now holds is a fix; one that now fails is a regression of the client or handler. A "
+         "difference in the answers alone can be the upstream's: serve is not the sandbox."),
 )
 
 _REFINED = {"pattern", "format", "minLength", "maxLength", "minimum", "maximum"}

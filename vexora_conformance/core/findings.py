@@ -74,6 +74,12 @@ class Kind(StrEnum):
     EFFECT_CREDITED_ON_FAILURE = "effect.credited-on-failure"
     EFFECT_FINAL_CHANGED = "effect.final-changed"
     EFFECT_ERROR_CHANGED = "effect.error-changed"
+    # what the proxy met upstream (the sandbox, or serve)
+    UPSTREAM_UNREACHABLE = "upstream.unreachable"
+    UPSTREAM_TIMEOUT = "upstream.timeout"
+    UPSTREAM_BAD_ANSWER = "upstream.bad-answer"
+    UPSTREAM_TOO_LARGE = "upstream.too-large"
+    REPLAY_CHANGED = "replay.changed"
 
 
 SIGN_KINDS = frozenset({Kind.SIGN_MISSING, Kind.SIGN_FORMAT, Kind.SIGN_MISMATCH})

@@ -14,7 +14,9 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -208,3 +210,46 @@ def run_until_signal(server: BoundedServer, on_stop: Callable[[], None] = lambda
         server.server_close()
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+class ArrivalOrder:
+    """Tickets in the order requests arrive, and turns taken in that order.
+
+    A door that answers before it judges (the proxy and the relay: the client must not wait for the judge)
+    would otherwise judge a client's next request, sent the moment it had its answer, before the previous one,
+    and number, remember and record them out of order. A turn waits for the earlier tickets, at most
+    ``patience`` seconds (an earlier exchange still in flight then is concluded after this one).
+    """
+
+    def __init__(self, patience: float) -> None:
+        self.patience = patience
+        self._issued = 0
+        self._next = 0
+        self._cond = threading.Condition()
+
+    def wait(self, timeout: float) -> None:
+        """Until every ticket issued so far is concluded (at most ``timeout`` s): a report asked for the moment
+        the last answer went out includes that exchange."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            issued = self._issued
+            while self._next < issued and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(left)
+
+    def ticket(self) -> int:
+        with self._cond:
+            self._issued += 1
+            return self._issued - 1
+
+    @contextmanager
+    def turn(self, ticket: int) -> Iterator[None]:
+        deadline = time.monotonic() + self.patience
+        with self._cond:
+            while self._next < ticket and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(left)
+            try:
+                yield
+            finally:
+                # Normally ``_next == ticket``; after a wait that ran out, the later ones need not wait too.
+                self._next = max(self._next, ticket + 1)
+                self._cond.notify_all()

@@ -84,13 +84,19 @@ class Notifier:
             self._pending -= 1
             self._wake.notify_all()
 
-    def start(self, url: str, body: bytes, variants: tuple[str, ...] = (), order_amount: str | None = None) -> None:
-        """Deliver a notification whose room was reserved (``order_amount``: the order's own, for the effects)."""
+    def start(self, url: str, body: bytes, variants: tuple[str, ...] = (), order_amount: str | None = None,
+              later: bool = False) -> None:
+        """Deliver a notification whose room was reserved (``order_amount``: the order's own, for the effects;
+        ``later``: it was delivered once already, so the first retry of the schedule comes next)."""
         reason = self.refuse(url)
         if reason is not None:
             self.record(Delivery(url, body, None, "", 0.0, f"not sent: {reason}", [
                 _UNREACHABLE.finding(f"the notifyUrl is unusable: {reason}; nothing was sent")]))
             self.release()
+            return
+        if later:
+            self._push(_Job(time.monotonic() + RETRY_SCHEDULE_S[0] * self.scale, next(self._seq), url, body, (),
+                            attempt=1, order_amount=order_amount))
             return
         self._push(_Job(time.monotonic(), next(self._seq), url, body, variants, order_amount=order_amount))
 

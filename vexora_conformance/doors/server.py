@@ -17,15 +17,13 @@ from typing import IO, Any
 import httpx
 
 from ..contract.registry import paths_text
-from ..core.errors import os_reason
-from ..core.findings import FailOn
 from ..core.jsontext import json_bytes
 from ..core.outcome import Outcome
 from ..core.urls import target as url_target
 from ..judge.exchange import JudgeOptions
 from .fake.mock import PROVIDER_PATHS
 from .fake.provider import Call, FakeProvider
-from .fake.record import RunRecord
+from .fake.record import RunRecord, finish_run
 from .fake.scenarios import SCENARIO_KINDS, Scenario, SilentTimeout
 from .httpdoor import (
     CONTROL,
@@ -250,26 +248,8 @@ def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str
 
     Returns 1 if a finding that ``fake.fail_on`` fails was recorded, 2 when the report could not be written.
     """
-    from .. import report as reports
-
     server = VexoraServer((host, port), fake, verbose, notify_retry_scale, state, err)
     print(server.base_url, file=out, flush=True)
     run_until_signal(server)
-    final = server.record.report()
-    where = f"; report: {report.name}" if report is not None else ""
-    print(f"vexora-conformance serve: stopped after {final.exchanges} exchange(s): {final.errors} error(s), "
-          f"{final.warnings} warning(s){where}", file=err or sys.stderr)
-    if report is not None:
-        try:
-            with report:
-                (reports.write_junit if report.name.endswith(".xml") else reports.write_json)(final, report)
-        except OSError as exc:
-            # The findings are in hand: print them rather than lose them, and say why the file has none.
-            print(f"vexora-conformance serve: cannot write the report {report.name}: {os_reason(exc)}; "
-                  "the report follows on standard output", file=err or sys.stderr)
-            reports.write_json(final, out)
-            return 2
-    if server.state_error is not None:
-        return 2
-    failing = final.errors or (fake.fail_on is FailOn.WARNING and final.warnings)
-    return 1 if failing else 0
+    return finish_run("serve", server.record, report, None, out, err or sys.stderr, fake.fail_on,
+                      broken=server.state_error is not None)

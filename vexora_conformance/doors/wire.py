@@ -20,7 +20,7 @@ import time
 import zlib
 from dataclasses import dataclass
 
-from ..core.urls import target
+from ..core.urls import Target, target
 
 MAX_HEAD = 16 * 1024  # status line and headers
 MAX_INTERIM = 8  # 1xx answers before the final one: a handler sending 100 Continue for ever is not answering
@@ -298,3 +298,105 @@ def decode(raw: bytes, encoding: str, max_body: int) -> tuple[bytes, bool]:
         raise BadAnswer(f"the answer is encoded as {coding[:20]!r}, which the provider does not read "
                         "(it asks for identity)")
     return data, cut
+
+
+# --- a reverse proxy's exchange: forwarded as it came, answered as it came ---
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    """An upstream's answer as it came: the status line, the headers in order, the body's bytes on the wire
+    (chunk framing and Content-Encoding kept), and the body undone of both, for the judge."""
+
+    head: bytes  # the status line and headers, as received, without the blank line
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    raw_body: bytes
+    body: bytes
+    until_close: bool  # the body ran to the connection's end: the client's connection must close after it
+
+
+def forward(upstream: str, method: str, request_target: str, headers: list[tuple[bytes, bytes]], body: bytes,
+            timeout: float, max_body: int, tls: ssl.SSLContext | None = None) -> RawAnswer:
+    """Send a client's request to ``upstream`` (a base URL) as it came, Host aside (it names the proxy), and
+    read the answer as it comes, within one deadline and ``max_body`` bytes (``TooLarge`` past it)."""
+    deadline = time.monotonic() + timeout
+    where: Target = target(upstream)
+    prefix = where.path.split("?", 1)[0].rstrip("/")
+    sock = _connect(where.host, where.port, deadline, timeout)
+    try:
+        if where.scheme == "https":
+            sock = _tls(sock, where.host, tls, deadline, timeout)
+        host = _host_header(where.host, where.port, where.scheme).encode("latin-1")
+        lines = [f"{method} {prefix}{request_target} HTTP/1.1".encode("latin-1")]
+        lines += [k + b": " + (host if k.lower() == b"host" else v) for k, v in headers]
+        if not any(k.lower() == b"host" for k, _ in headers):
+            lines.append(b"Host: " + host)
+        _send(sock, b"\r\n".join(lines) + b"\r\n\r\n" + body, deadline, timeout)
+        reader = _Reader(sock, deadline, timeout)
+        for _ in range(MAX_INTERIM + 1):
+            head = reader.head()
+            status, answer_headers = _parse_head(head)
+            if not 100 <= status < 200:
+                break
+        else:
+            raise BadAnswer(f"the upstream sent more than {MAX_INTERIM} interim (1xx) answers")
+        names = {k.lower(): v for k, v in answer_headers}
+        raw, plain, until_close = _raw_body(reader, names, max_body, status, method)
+        decoded, _ = decode(plain, names.get("content-encoding", ""), max_body)
+        return RawAnswer(head, status, answer_headers, raw, decoded, until_close)
+    finally:
+        sock.close()
+
+
+class TooLarge(DeliveryError):
+    """The upstream's answer is larger than the proxy relays."""
+
+
+def _raw_body(reader: _Reader, names: dict[str, str], max_body: int, status: int,
+              method: str) -> tuple[bytes, bytes, bool]:
+    """(the body's bytes as sent, the body de-chunked, whether it ran to the close)."""
+    if method == "HEAD" or status in (204, 304):
+        return b"", b"", False
+    step = "reading the upstream's body"
+    if "chunked" in names.get("transfer-encoding", "").lower():
+        raw, plain = b"", b""
+        while True:
+            line = reader.line(step)
+            raw += line + b"\r\n"
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise BadAnswer("a chunk size of the upstream's answer is not a hexadecimal number") from None
+            if size == 0:  # the last chunk: trailers, if any, up to the blank line
+                while True:
+                    trailer = reader.line(step)
+                    raw += trailer + b"\r\n"
+                    if not trailer:
+                        return raw, plain, False
+                    if len(raw) > max_body:
+                        raise TooLarge(f"the upstream's answer is larger than {max_body // 2**20} MiB")
+            if len(plain) + size > max_body:
+                raise TooLarge(f"the upstream's answer is larger than {max_body // 2**20} MiB")
+            chunk, whole = reader.take(size + 2, step)
+            if not whole:
+                raise BadAnswer("the upstream closed the connection in the middle of a chunked answer")
+            raw += chunk
+            plain += chunk[:size]
+    length = names.get("content-length")
+    if length is not None:
+        if not (length.isascii() and length.isdigit()):
+            raise BadAnswer("the upstream's Content-Length is not a number")
+        if int(length) > max_body:
+            raise TooLarge(f"the upstream's answer is larger than {max_body // 2**20} MiB ({int(length):,} bytes)")
+        data, whole = reader.take(int(length), step)
+        if not whole:
+            raise BadAnswer(f"the upstream closed the connection after {len(data)} of the {length} bytes it "
+                            "announced")
+        return data, data, False
+    while len(reader.buffer) <= max_body and reader.more(step):
+        pass
+    if len(reader.buffer) > max_body:
+        raise TooLarge(f"the upstream's answer is larger than {max_body // 2**20} MiB")
+    data, reader.buffer = reader.buffer, b""
+    return data, data, True

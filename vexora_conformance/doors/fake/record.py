@@ -10,10 +10,12 @@ keeping.
 from __future__ import annotations
 
 import threading
+from typing import IO, Protocol
 
 from ...contract.registry import NAMES as ENDPOINT_NAMES
 from ...contract.registry import shared_notes
-from ...core.findings import Finding
+from ...core.errors import os_reason
+from ...core.findings import FailOn, Finding
 from ...core.outcome import Judged, Outcome
 
 MAX_FINDINGS = 50_000  # findings kept for the report, of every one counted
@@ -67,3 +69,36 @@ class RunRecord:
             copy.notes.append(f"serve named the first {MAX_EXCHANGES:,} exchanges of the run; "
                               f"{dropped_exchanges:,} more were counted, not named")
         return copy
+
+
+class Reports(Protocol):
+    def report(self) -> Outcome: ...
+
+
+def finish_run(door: str, record: Reports, report: IO[str] | None, fmt: str | None, out: IO[str],
+               err: IO[str], fail_on: FailOn, broken: bool = False) -> int:
+    """The end of a long-running door (serve, proxy, listen): one summary line on ``err``, the report written to
+    the open file ``report`` (closed here) in ``fmt`` (None: JUnit for ``.xml``, JSON otherwise), and the exit
+    code: 1 for what ``fail_on`` fails, 2 when the report could not be written or ``broken`` (the door could not
+    do its job, as a state adapter that stopped answering)."""
+    from ... import report as reports
+
+    final = record.report()
+    where = f"; report: {report.name}" if report is not None else ""
+    print(f"vexora-conformance {door}: stopped after {final.exchanges} exchange(s): {final.errors} error(s), "
+          f"{final.warnings} warning(s){where}", file=err)
+    if report is not None:
+        fmt = fmt or ("junit" if report.name.endswith(".xml") else "json")
+        try:
+            with report:
+                (reports.write_text if fmt == "text" else reports.WRITERS[fmt])(final, report)
+        except OSError as exc:
+            # The findings are in hand: print them rather than lose them, and say why the file has none.
+            print(f"vexora-conformance {door}: cannot write the report {report.name}: {os_reason(exc)}; "
+                  "the report follows on standard output", file=err)
+            reports.write_json(final, out)
+            return 2
+    if broken:
+        return 2
+    failing = final.errors or (fail_on is FailOn.WARNING and final.warnings)
+    return 1 if failing else 0

@@ -1,0 +1,225 @@
+"""Recordings of live traffic (``proxy --record``, ``listen --record``), in the JSON-lines format ``validate``
+reads, or HAR when the file's name ends ``.har``; append-only and flushed per exchange, so a crash loses at most
+the exchange in flight (a HAR is closed on exit; JSON lines need no closing).
+
+What is written is redacted first: the payer's email, mobile and name (and a beneficiary's account) are replaced
+by placeholders of the same shape - a letter for a letter, a digit for a digit, punctuation kept - so a valid
+value stays valid and a broken one stays broken, and the same value always gets the same placeholder within a
+recording (keyed by a random key that is never written). The app secret is never written. Signs made with it
+would let anyone holding the recording guess a weak secret offline, so with ``resign_with`` (a fixture secret)
+every sign is rewritten: one that verified is signed again with the fixture secret, one whose mistake is known
+is remade with the same mistake, and any other wrong one is replaced by another wrong one. ``validate`` with the
+fixture secret then gives the live run's verdicts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import IO, Any
+
+from ..contract import signing
+from ..contract.signing.diagnosis import recipe_for, sign_with
+from ..core.exchange import Exchange
+from ..core.findings import Finding, Kind
+
+PAYER_FIELDS = frozenset({"payer", "email", "customerEmail", "mobile", "customerMobile", "phone", "name", "firstname",
+                          "lastname", "customerName", "username", "accountName", "accountNo", "walletId"})
+
+
+def _same_kind(ch: str, b: int) -> str:
+    for kind in ("0123456789", "abcdef", "ABCDEF"):
+        if ch in kind:
+            return kind[b % len(kind)]
+    return ch
+_NUMBERISH = re.compile(r"[+(]?[0-9][0-9 ()-]*")
+_PREFIX_KEPT = 3
+
+
+class Redactor:
+    """Stable, same-shape placeholders for payer data, keyed per recording."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = key or secrets.token_bytes(32)
+
+    def placeholder(self, value: str) -> str:
+        stream = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha512).digest()
+        # A phone or wallet number keeps its first three digits (a country or operator prefix, which the
+        # pages' formats test: Bangladesh's walletId is ^01[0-9]{9}$); the rest, which names the payer, goes.
+        keep = _PREFIX_KEPT if _NUMBERISH.fullmatch(value) else 0
+        out = []
+        for n, ch in enumerate(value):
+            if keep and ch.isdigit():
+                keep -= 1
+                out.append(ch)
+                continue
+            b = stream[n % len(stream)] ^ (n // len(stream))
+            if ch.isdigit() and ch.isascii():
+                out.append(str(b % 10))
+            elif ch.isalpha():
+                letter = chr(ord("a") + b % 26)
+                out.append(letter.upper() if ch.isupper() else letter)
+            else:
+                out.append(ch)  # @ . - + space: the shape that makes an email an email
+        return "".join(out)
+
+    def body(self, value: Any) -> Any:
+        """A parsed body with every payer field (at any depth) replaced."""
+        if isinstance(value, dict):
+            return {k: self.placeholder(v) if k in PAYER_FIELDS and isinstance(v, str) else self.body(v)
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.body(v) for v in value]
+        return value
+
+
+def _replace_text(text: str, old: Any, new: Any) -> str | None:
+    """``text`` with the JSON string ``old`` written as ``new``, in whichever form it was written; None when it
+    is not there as written (the caller re-serializes)."""
+    for ascii_only in (False, True):
+        form = json.dumps(old, ensure_ascii=ascii_only)
+        if form in text:
+            return text.replace(form, json.dumps(new, ensure_ascii=ascii_only))
+    return None
+
+
+@dataclass
+class Rewriter:
+    """Redacts a body's text and rewrites its sign, keeping the text as it was wherever it can."""
+
+    redactor: Redactor | None  # None: the payer's data is already placeholders (a replay of a recording)
+    resign_with: signing.Secret | None = None
+    shift_ms: int = 0  # added to the body's timestamp (a replay keeps each request's skew from its sending time)
+
+    def request_body(self, text: str | None, parsed: Any, findings: list[Finding], merchant_no: str | None,
+                     secret: signing.Secret | None) -> str | None:
+        if text is None or not isinstance(parsed, dict):
+            return text
+        new = self.redactor.body(parsed) if self.redactor is not None else dict(parsed)
+        stamp = parsed.get("timestamp")
+        if self.shift_ms and isinstance(stamp, (int, str)) and not isinstance(stamp, bool) \
+                and str(stamp).isascii() and str(stamp).isdigit():
+            moved = int(stamp) + self.shift_ms
+            new["timestamp"] = moved if isinstance(stamp, int) else str(moved)
+        if self.resign_with is not None and isinstance(parsed.get("sign"), str):
+            new["sign"] = self._new_sign(parsed, new, findings, merchant_no, secret)
+        if new == parsed:
+            return text
+        out: str | None = text
+        if isinstance(stamp, int) and new["timestamp"] != stamp:  # a number: only where the key names it
+            out, n = re.subn(r'("timestamp"\s*:\s*)' + str(stamp) + r"(?![0-9])", rf"\g<1>{new['timestamp']}", text,
+                             count=1)
+            out = out if n else None
+        for key in parsed:
+            if out is None:
+                break
+            if parsed[key] != new[key] and isinstance(parsed[key], str):
+                out = _replace_text(out, parsed[key], new[key])
+        if out is None or any(isinstance(parsed[k], (dict, list)) and parsed[k] != new[k] for k in parsed):
+            out = json.dumps(new, ensure_ascii=False, separators=(",", ":"))
+        return out
+
+    def _new_sign(self, parsed: dict[str, Any], redacted: dict[str, Any], findings: list[Finding],
+                  merchant_no: str | None, secret: signing.Secret | None) -> str:
+        assert self.resign_with is not None
+        fields = {k: v for k, v in redacted.items() if k != signing.SIGN_KEY}
+        if secret is not None and signing.verify(parsed, secret):
+            return signing.sign(fields, self.resign_with)
+        wrong = next((f for f in findings if f.kind in (Kind.SIGN_MISMATCH, Kind.SIGN_FORMAT)
+                      and f.details.get("diagnosis")), None)
+        found = wrong.details.get("diagnosis") if wrong is not None else None
+        if isinstance(found, list) and len(found) == 1:  # remade with the same mistake, under the fixture secret
+            return sign_with(fields, self.resign_with, recipe_for(*found[0].split("+")), merchant_no)
+        # Another wrong sign of the same shape (each hex digit, lower- or upper-case letter kept as its kind),
+        # so its format verdict is the one the live run gave and it still verifies under no secret.
+        stream = hashlib.sha512(b"vexora-recording-wrong-sign" + json.dumps(fields, sort_keys=True).encode()).digest()
+        return "".join(_same_kind(ch, stream[n % len(stream)]) for n, ch in enumerate(str(parsed["sign"])))
+
+    def answer_body(self, text: str | None, parsed: Any) -> str | None:
+        if text is None or not isinstance(parsed, (dict, list)) or self.redactor is None:
+            return text
+        new = self.redactor.body(parsed)
+        return text if new == parsed else json.dumps(new, ensure_ascii=False, separators=(",", ":"))
+
+
+class Recorder:
+    """Writes each exchange as it completes: one JSON line (or one HAR entry), flushed."""
+
+    def __init__(self, path: str, rewriter: Rewriter) -> None:
+        self.path, self.rewriter = path, rewriter
+        self.har = path.endswith(".har")
+        self._lock = threading.Lock()
+        # JSON lines are appended to; a HAR is one document, so an existing one is never written into.
+        self._file: IO[str] = open(path, "x" if self.har else "a", encoding="utf-8")  # noqa: SIM115 - held for the run
+        self._entries = 0
+        if self.har:
+            self._file.write('{"log": {"version": "1.2", "creator": {"name": "vexora-conformance", "version": '
+                             '"0"}, "entries": [\n')
+            self._file.flush()
+
+    def write(self, exchange: Exchange, findings: list[Finding], endpoint: str | None,
+              secret: signing.Secret | None) -> None:
+        req, resp = exchange.request, exchange.response
+        raw = req.body.decode("utf-8", "replace") if isinstance(req.body, bytes) else req.body
+        parsed = _parsed(raw)
+        body = self.rewriter.request_body(raw, parsed, findings, req.headers.get("merchantno"), secret)
+        record: dict[str, Any] = {"request": {"method": req.method, "url": req.url,
+                                              "headers": [[k, v] for k, v in req.headers.items()], "body": body}}
+        if endpoint == "notify":
+            record["endpoint"] = "notify"
+        if resp is not None:
+            text = resp.body.decode("utf-8", "replace") if isinstance(resp.body, bytes) else resp.body
+            kept = [[k, v] for k, v in resp.headers.items()
+                    if k.lower() not in ("content-encoding", "transfer-encoding", "content-length")]
+            record["response"] = {"status": resp.status, "headers": kept,
+                                  "body": self.rewriter.answer_body(text, _parsed(text))}
+        if exchange.time is not None:
+            record["time"] = exchange.time
+        with self._lock:
+            if self.har:
+                self._file.write(("," if self._entries else "") + json.dumps(_har_entry(record)) + "\n")
+            else:
+                self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._entries += 1
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            if self.har:
+                self._file.write("]}}\n")
+            self._file.close()
+
+
+def _parsed(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except (ValueError, RecursionError):
+        return None
+
+
+def _har_entry(record: dict[str, Any]) -> dict[str, Any]:
+    import datetime
+
+    req, resp = record["request"], record.get("response")
+    when = datetime.datetime.fromtimestamp(record.get("time") or 0, datetime.UTC).isoformat()
+    entry: dict[str, Any] = {
+        "startedDateTime": when, "time": 0,
+        "request": {"method": req["method"], "url": req["url"], "httpVersion": "HTTP/1.1",
+                    "headers": [{"name": k, "value": v} for k, v in req["headers"]], "queryString": [],
+                    "cookies": [], "headersSize": -1, "bodySize": -1,
+                    "postData": {"mimeType": "application/json", "text": req["body"] or ""}},
+        "response": {"status": resp["status"] if resp else 0, "statusText": "", "httpVersion": "HTTP/1.1",
+                     "headers": [{"name": k, "value": v} for k, v in (resp["headers"] if resp else [])],
+                     "cookies": [], "content": {"size": -1, "mimeType": "application/json",
+                                                "text": (resp["body"] or "") if resp else ""},
+                     "redirectURL": "", "headersSize": -1, "bodySize": -1},
+        "cache": {}, "timings": {"send": 0, "wait": 0, "receive": 0},
+    }
+    return entry
