@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -329,3 +330,37 @@ def test_the_client_s_reaction_to_the_query_is_judged() -> None:
             found = fake.check_query_reaction("Q-1", State(), job(flawed))
         rules = sorted({f.rule for f in found})
         assert rules == (["query.effect.error-changed", "query.effect.overcredit"] if flawed else []), found
+
+
+def test_a_replayed_recording_with_a_state_adapter_finds_what_a_regressed_handler_does_to_the_money(
+        shops: dict[str, Shop], tmp_path: Path) -> None:
+    """Notifications recorded by listen in front of the correct shop, replayed at the one that credits each 0000
+    again: the answers are the same (OK), only the money shows the regression."""
+    from vexora_conformance.contract.signing import Secret
+    from vexora_conformance.doors.notify import url_sender
+    from vexora_conformance.doors.notify_check import battery
+    from vexora_conformance.doors.recording import Recorder, Redactor, Rewriter
+    from vexora_conformance.doors.relay import RelayServer
+    from vexora_conformance.doors.replay import ReplayOptions, replay
+    from vexora_conformance.doors.state import UrlState
+    from vexora_conformance.judge.exchange import JudgeOptions
+
+    recording = tmp_path / "notifications.jsonl"
+    correct = shops["none"]
+    trade_no = f"replay-{time.time_ns()}"
+    UrlState(correct.state).create(trade_no, "500")
+    relay = RelayServer(("127.0.0.1", 0), correct.notify, JudgeOptions(secret=Secret(SECRET)),
+                        recorder=Recorder(str(recording), Rewriter(Redactor(), None)))
+    thread = threading.Thread(target=relay.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        battery(url_sender(), relay.base_url + "/vexora/notify", Secret(SECRET), trade_no, "500", 5.0)
+    finally:
+        relay.shutdown()
+        relay.server_close()
+    outcomes = {flaw: replay(str(recording), ReplayOptions(shops[flaw].notify, Secret(SECRET), Secret(SECRET),
+                                                           state=UrlState(shops[flaw].state)))
+                for flaw in ("none", "double-credit")}
+    assert not any(".effect." in rule or rule == "replay.changed" for rule in outcomes["none"].by_rule), [
+        f.message for f in outcomes["none"].findings]
+    assert "notify.effect.double-credit" in outcomes["double-credit"].by_rule

@@ -119,10 +119,11 @@ def test_the_bundled_capture_through_the_proxy_gets_the_findings_validate_gives_
         assert canary.encode() not in data, canary
 
 
-def test_a_recording_verifies_under_the_fixture_secret_and_holds_no_canary(tmp_path: Path) -> None:
+@pytest.mark.parametrize("suffix", [".jsonl", ".har"])
+def test_a_recording_verifies_under_the_fixture_secret_and_holds_no_canary(tmp_path: Path, suffix: str) -> None:
     secret = "canary-secret-7f3a9"
     payer = {"email": "canary.payer@example.mx", "mobile": "5599887766", "payer": "Canary Payer"}
-    recording = tmp_path / "recording.jsonl"
+    recording = tmp_path / f"recording{suffix}"
     recorder = Recorder(str(recording), Rewriter(Redactor(), Secret(FIXTURE)))
     bodies = []
     with running_server(secret, "1000000001") as upstream, proxy(upstream.base_url, secret, recorder=recorder) as srv:
@@ -136,7 +137,10 @@ def test_a_recording_verifies_under_the_fixture_secret_and_holds_no_canary(tmp_p
     data = recording.read_bytes()
     for canary in (secret, *payer.values(), "5599887766", "Canary", "canary.payer"):
         assert canary.encode() not in data, canary
-    recorded = [json.loads(line) for line in data.decode().splitlines()]
+    if suffix == ".har":
+        recorded = [{"request": {"body": e["request"]["postData"]["text"]}} for e in json.loads(data)["log"]["entries"]]
+    else:
+        recorded = [json.loads(line) for line in data.decode().splitlines()]
     signs = [json.loads(r["request"]["body"])["sign"] for r in recorded]
     assert signs[0] != bodies[0]["sign"]  # rewritten: a sign made with the real secret is never stored
     # The same payer data gets the same placeholders in every exchange, of the same shape.
@@ -367,3 +371,20 @@ def test_a_listen_recording_replayed_finds_a_handler_that_regressed(tmp_path: Pa
     changed = [f for f in regressed.findings if f.rule == "replay.changed"]
     assert changed and all("notify.accepts-bad-sign" in f.message for f in changed)
     assert regressed.by_rule["notify.accepts-bad-sign"] == len(changed)
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["proxy", "--upstream", "ftp://sandbox.example"], "not a usable http(s) URL"),
+    (["proxy", "--upstream", "http://127.0.0.1:9", "--listen", "nowhere"], "not HOST:PORT"),
+    (["proxy", "--upstream", "http://127.0.0.1:9", "--record-resign-with", "fixture.txt"], "give --record FILE too"),
+    (["listen", "--forward-to", "http://127.0.0.1:9/notify", "--secret-env", "NOT_SET_ANYWHERE"], "no app secret"),
+    (["replay", "missing.jsonl", "--to", "http://127.0.0.1:9"], "missing.jsonl"),
+    (["replay", "x.jsonl", "--to", "not a url"], "not a usable http(s) URL"),
+])
+def test_a_live_door_given_bad_options_says_so_in_one_line_exit_2(argv: list[str], words: str,
+                                                                   tmp_path: Path) -> None:
+    from tests.hostile import cli
+
+    ran = cli(argv, cwd=tmp_path)
+    assert ran.code == 2 and ran.one_line_error() and words in ran.err, ran.err
+    assert "canary" not in (ran.out + ran.err).lower()

@@ -27,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--merchant-no", metavar="N", help="the merchantNo every request must carry")
     p.add_argument("--timeout", type=seconds, default=10.0, metavar="SECONDS",
                    help="time each exchange may take (default 10)")
+    state = p.add_mutually_exclusive_group()
+    state.add_argument("--state-cmd", metavar="'CMD ...'", help="a state adapter: each recorded order is created "
+                       "through it, and read after each notification (the effect rules)")
+    state.add_argument("--state-url", metavar="URL", help="a state adapter over HTTP")
     fail_on_option(p)
     p.add_argument("--format", choices=("text", "json", "jsonl", "junit", "github"), default="text")
     p.add_argument("--output", metavar="FILE", help="write the report here instead of standard output")
@@ -37,6 +41,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .. import report
     from ..core.urls import http_url_problem
     from ..doors.replay import ReplayOptions, replay
+    from ..doors.state import CommandState, StateError, UrlState
     from .credentials import resolve_secret
 
     problem = http_url_problem(args.to)
@@ -46,8 +51,17 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     assert secret is not None
     recording = resolve_secret(None, args.recording_secret_file) if args.recording_secret_file else secret
     assert recording is not None
+    try:
+        state = CommandState(args.state_cmd) if args.state_cmd else UrlState(args.state_url) if args.state_url \
+            else None
+    except StateError as exc:
+        raise UsageErrorWithUsage(str(exc)) from None
     target = open_report(args.output, out)
-    outcome = replay(args.path, ReplayOptions(args.to, secret, recording, args.merchant_no, args.timeout))
+    try:
+        outcome = replay(args.path, ReplayOptions(args.to, secret, recording, args.merchant_no, args.timeout,
+                                                  state=state))
+    except StateError as exc:
+        raise InputError(str(exc)) from None  # says which adapter call did what
     if outcome.exchanges == 0:
         raise InputError("nothing to replay: no exchange in the recording", source=args.path)
     try:

@@ -9,7 +9,9 @@ test secret, one with a known mistake is remade with that mistake, any other wro
 exchange now is judged by the same judge as at recording time (with the same memory across exchanges), the
 handler's answers as ``listen`` judges them, and each exchange is matched with its recorded self by endpoint,
 tradeNo and sequence (the second exchange of a pay-out's tradeNo with the second), never by its body; where
-the verdict differs, ``replay.changed`` says what it was and what it is.
+the verdict differs, ``replay.changed`` says what it was and what it is. With a state adapter, each order is
+made through it the first time its tradeNo comes and read after each notification, and the effect rules
+(``notify.effect.*``) judge what the handler did to it (they are not compared: the recording has none).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from ..contract import signing
+from ..contract.books import PAID, PARTIAL, PROCESSING
 from ..contract.markets import DEFAULT
 from ..contract.registry import RESPONSE_ROOT
 from ..contract.rules import rule
@@ -32,10 +36,12 @@ from ..judge.exchange import JudgeOptions, Verdict, judge_exchange
 from ..judge.session import Session
 from . import wire
 from .capture import Malformed, read_capture
+from .effects import Step, effect_findings, money, settled
 from .fake.record import RunRecord
 from .notify import TIMEOUT_S, Delivery, deliver, url_sender
 from .recording import Rewriter
 from .reply_judge import ReplyJudge
+from .state import OrderState, StateAdapter
 
 MAX_ANSWER = 4 * 1024 * 1024
 _DROPPED = ("host", "content-length", "transfer-encoding", "connection")
@@ -49,6 +55,7 @@ class ReplayOptions:
     merchant_no: str | None = None
     timeout: float = TIMEOUT_S
     clock: Callable[[], float] = time.time
+    state: StateAdapter | None = None  # read before and after each notification: the effect rules
 
 
 def _parsed(text: str | None) -> Any:
@@ -63,7 +70,31 @@ def _text(body: str | bytes | None) -> str:
 
 
 def _rules(findings: list[Finding]) -> set[str]:
-    return {f.rule for f in findings if f.kind is not Kind.REPLAY_CHANGED}
+    """What is compared with the recording: not the effect rules, which only a replay with a state adapter judges."""
+    return {f.rule for f in findings if f.kind is not Kind.REPLAY_CHANGED and ".effect." not in f.rule}
+
+
+def _amount(value: Any) -> Decimal | None:
+    text = str(value)
+    return Decimal(text) if text.isascii() and text.isdigit() else None
+
+
+def _step(kind: str, note: Any, final: str | None) -> Step | None:
+    """The recorded notification as a step of the effect rules, by what it is now (None: no effect to judge)."""
+    if not isinstance(note, dict):
+        return None
+    status = str(note.get("status"))
+    if kind == "forged":
+        return Step("forged", how="wrong")
+    if kind == "duplicate":
+        return Step("repeat", status)
+    if kind == "undocumented":
+        return Step("contradict", status)
+    if kind != "valid":
+        return None
+    if final is not None and status == PROCESSING:
+        return Step("late", status)
+    return Step("pay", status, _amount(note.get("amount")) or Decimal(0))
 
 
 class Replayer:
@@ -75,6 +106,7 @@ class Replayer:
         self.replies = ReplyJudge(), ReplyJudge()
         self.seen: Counter[tuple[str, str]] = Counter()
         self.record = RunRecord("replay")
+        self.orders: dict[str, list[Decimal]] = {}  # tradeNo -> [its amount, what the provider said was paid]
 
     def run(self, path: str) -> Outcome:
         for item in read_capture(path):
@@ -93,8 +125,9 @@ class Replayer:
         self.seen[key] += 1
         findings_then = self.sessions[0].conclude(then, recorded.source, recorded.index)
         if then.endpoint == "notify":
-            findings_then = self.replies[0].judge(self._recorded_delivery(recorded, findings_then))
-            now, findings_now = self._notify(recorded, findings_then)
+            delivered = self._recorded_delivery(recorded, findings_then)
+            findings_then = self.replies[0].judge(delivered)
+            now, findings_now = self._notify(recorded, findings_then, delivered.acknowledged)
         else:
             now, findings_now = self._request(recorded, findings_then)
         findings_now = [f.at(recorded.source, recorded.index) for f in findings_now]
@@ -124,8 +157,15 @@ class Replayer:
                         _text(response.body) if response is not None else "", 0.0,
                         None if response is not None else "no answer recorded", findings)
 
-    def _notify(self, recorded: Exchange, findings_then: list[Finding]) -> tuple[Verdict, list[Finding]]:
+    def _notify(self, recorded: Exchange, findings_then: list[Finding],
+                acknowledged_then: bool) -> tuple[Verdict, list[Finding]]:
         body = self._body_now(recorded, findings_then, 0).encode("utf-8")
+        note = _parsed(body.decode("utf-8", "replace"))
+        trade_no = note.get("tradeNo") if isinstance(note, dict) else None
+        # An order is made only for a tradeNo the recorded handler knew (it acknowledged its first notification):
+        # making one for a tradeNo it refused would change the very answer the replay compares.
+        known = isinstance(trade_no, str) and (trade_no in self.orders or acknowledged_then)
+        before = self._before(note) if self.options.state is not None and known else None
         sent = deliver(url_sender(), self.options.to, body, self.now, self.options.timeout)
         request = Request("POST", self.options.to, {"content-type": "application/json"}, body)
         response = Response(sent.status, {}, sent.text) if sent.status is not None else None
@@ -133,8 +173,27 @@ class Replayer:
         found = self.sessions[1].conclude(verdict, recorded.source, recorded.index)
         if sent.failure is not None:
             found += [f for f in sent.findings if f.rule not in {g.rule for g in found}]
-        return verdict, self.replies[1].judge(Delivery(self.options.to, body, sent.status, sent.text, sent.elapsed_s,
-                                                       sent.failure, found))
+        delivery = Delivery(self.options.to, body, sent.status, sent.text, sent.elapsed_s, sent.failure, found)
+        step = _step(self.replies[1].kind(body, found), note, self.replies[1].final_of(str(trade_no)))
+        judged = self.replies[1].judge(delivery)
+        if before is not None and step is not None and self.options.state is not None:
+            order = self.orders[str(trade_no)]
+            if step.role == "pay" and step.status in (PAID, PARTIAL):
+                order[1] = step.amount
+            after = settled(self.options.state, str(trade_no))
+            judged += effect_findings(step, before, after, order[1], delivery.acknowledged, order[0])
+        return verdict, judged
+
+    def _before(self, note: dict[str, Any]) -> OrderState:
+        """The order's state before a notification; the order made through the adapter the first time its
+        tradeNo comes, at the amount of that first notification (the recording holds no order)."""
+        assert self.options.state is not None
+        trade_no = str(note["tradeNo"])
+        if trade_no not in self.orders:
+            amount = _amount(note.get("amount")) or Decimal(0)
+            self.options.state.create(trade_no, money(amount))
+            self.orders[trade_no] = [amount, Decimal(0)]
+        return settled(self.options.state, trade_no, 0.0)
 
     def _request(self, recorded: Exchange, findings_then: list[Finding]) -> tuple[Verdict, list[Finding]]:
         now = self.options.clock()

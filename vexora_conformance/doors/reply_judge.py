@@ -45,6 +45,10 @@ class ReplyJudge:
         self._final: OrderedDict[str, str] = OrderedDict()  # tradeNo -> the final status the provider sent
         self._lock = threading.Lock()
 
+    def final_of(self, trade_no: str) -> str | None:
+        with self._lock:
+            return self._final.get(trade_no)
+
     def kind(self, body: bytes, verdict: list[Finding]) -> str:
         kinds = {f.kind for f in verdict if f.severity is Severity.ERROR}
         note = _object(body)
