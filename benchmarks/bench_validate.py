@@ -1,6 +1,12 @@
 """Throughput and memory of `validate`, against the parse floor measured in the same run.
 
-    python benchmarks/bench_validate.py [N] [--rounds R] [--skip-jobs] [--skip-rss]
+    python benchmarks/bench_validate.py [N] [--rounds R] [--skip-jobs] [--skip-rss] [--pairs]
+    python benchmarks/bench_validate.py --instructions   (needs valgrind: counts instead of seconds)
+
+With ``--instructions`` each side (the floor, validate on clean and on defective traffic) runs under
+``valgrind --tool=callgrind`` at two sizes; the per-record cost is the difference, in instructions, which is
+repeatable on this VM where wall time drifts. ``--pairs`` writes headers as ``[name, value]`` pairs (what the
+JSON-lines format documents and the public integrations' captures use) instead of an object.
 
 The floor: orjson parses each JSON line and both bodies, then the reference
 canonical string and MD5 are computed - what no validator of this contract can
@@ -42,6 +48,13 @@ SECRET = "bench-secret"
 URL = "https://sandbox.vexora.example/mexico/v1/vexora/checkout"
 
 
+PAIRS = False  # headers as [name, value] pairs (--pairs)
+
+
+def _headers(headers: dict[str, str]) -> Any:
+    return [[k, v] for k, v in headers.items()] if PAIRS else headers
+
+
 def record(i: int, defect: str | None = None) -> str:
     body: dict[str, Any] = {"timestamp": str(1764000000000 + i), "tradeNo": f"2025112416{i:010d}",
                             "amount": str(100 + i % 900), "notifyUrl": "https://merchant.example/notify",
@@ -57,9 +70,10 @@ def record(i: int, defect: str | None = None) -> str:
                        "desc": "Create", "remark": body["remark"],
                        "paymentUrl": f"https://cashier.vexora.example/#/order/{i}"}}
     return json.dumps({"request": {"method": "POST", "url": URL,
-                                   "headers": {"Content-Type": "application/json", "merchantNo": "1000000001"},
+                                   "headers": _headers({"Content-Type": "application/json",
+                                                        "merchantNo": "1000000001"}),
                                    "body": json.dumps(body)},
-                       "response": {"status": 200, "headers": {"Content-Type": "application/json"},
+                       "response": {"status": 200, "headers": _headers({"Content-Type": "application/json"}),
                                     "body": json.dumps(answer)},
                        "time": 1764000000 + i / 1000})
 
@@ -136,13 +150,50 @@ def ceiling(path: Path) -> float:
     return one / two
 
 
+def instructions_per_record(side: str, pairs: bool, small: int = 1000, large: int = 4000) -> float:
+    """Callgrind's instructions per record of ``side`` (floor, clean, defective), file writing excluded."""
+    def count(n: int, mode: str) -> int:
+        run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                              __file__, "--child", mode, str(n), "pairs" if pairs else "object"],
+                             capture_output=True, text=True, check=True)
+        return int(next(ln for ln in run.stderr.splitlines() if "Collected" in ln).split()[-1])
+
+    cost = (count(large, side) - count(small, side)) / (large - small)
+    return cost - (count(large, "make") - count(small, "make")) / (large - small)
+
+
+def child(side: str, n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "capture.jsonl")
+        make(path, n, defective=side == "defective")
+        if side == "floor":
+            floor(path)
+        elif side in ("clean", "defective"):
+            ours(path)
+
+
 def main() -> None:
+    global PAIRS
+    if sys.argv[1:2] == ["--child"]:
+        PAIRS = sys.argv[4] == "pairs"
+        child(sys.argv[2], int(sys.argv[3]))
+        return
+    if sys.argv[1:2] == ["--instructions"]:
+        for pairs in (False, True):
+            base = instructions_per_record("floor", pairs)
+            clean, bad = instructions_per_record("clean", pairs), instructions_per_record("defective", pairs)
+            form = "[name, value] pairs" if pairs else "an object"
+            print(f"headers as {form}: floor {base:9,.0f} instructions/record; clean {clean:9,.0f} "
+                  f"({base / clean:.2f} of the floor); a third defective {bad:9,.0f} ({base / bad:.2f})")
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("n", nargs="?", type=int, default=20000)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--skip-jobs", action="store_true")
     ap.add_argument("--skip-rss", action="store_true")
+    ap.add_argument("--pairs", action="store_true", help="headers as [name, value] pairs")
     args = ap.parse_args()
+    PAIRS = args.pairs
     n = args.n
     with tempfile.TemporaryDirectory() as tmp:
         clean, mixed = Path(tmp, "clean.jsonl"), Path(tmp, "defective.jsonl")

@@ -102,6 +102,14 @@ HEADER_EDITS = [
     ("number merchant", lambda h: {**h, "merchantNo": 18446744073709551616}),
     ("pairs", lambda h: [[k, v] for k, v in h.items()]),
     ("twice", lambda h: {**h, "MERCHANTNO": "other"}),
+    ("pairs twice", lambda h: [[k, v] for k, v in h.items()] + [["MERCHANTNO", "other"]]),
+    ("pairs, first value wins", lambda h: [["merchantNo", "other"]] + [[k, v] for k, v in h.items()]),
+    ("HAR objects", lambda h: [{"name": k, "value": v} for k, v in h.items()]),
+    ("HAR object with a comment", lambda h: [{"name": k, "value": v, "comment": ""} for k, v in h.items()]),
+    ("a pair of three", lambda h: [[k, v] for k, v in h.items()] + [["x", "y", "z"]]),
+    ("a number in a pair", lambda h: [[k, v] for k, v in h.items()] + [["x-n", 12345678901234567890]]),
+    ("a pair without a value", lambda h: [[k, v] for k, v in h.items()] + [["x"]]),
+    ("HAR object without a value", lambda h: [{"name": "x"}, *({"name": k, "value": v} for k, v in h.items())]),
 ]
 
 

@@ -172,7 +172,9 @@ def test_the_proxy_relays_the_answer_byte_for_byte_and_the_request_but_for_host(
             got = b""
             while chunk := conn.recv(65536):
                 got += chunk
+        findings = httpx.get(f"{srv.base_url}/__vexora__/findings").json()  # the proxy's own path
     assert got == CANNED
+    assert len(seen) == 1 and findings["summary"]["exchanges"] == 1  # never forwarded
     # The request's fields as they came, in order, names in their case, Host aside; the whitespace around a
     # field's value is not part of it (RFC 9110 5.5), and the server that reads the request drops it.
     def fields(request: bytes) -> list[tuple[bytes, bytes]]:

@@ -67,15 +67,29 @@ def _route(url: str) -> tuple[str, Endpoint | None, str | None]:
 
 
 def _headers(value: Any) -> dict[str, str] | None:
-    """Lower-cased names, first value wins (as ``header_map``); anything but an object of strings: None."""
+    """Lower-cased names, first value wins (as ``header_map``), from each form the capture reader takes: an
+    object, a list of ``[name, value]`` pairs (what the JSON-lines format documents, and what both public
+    integrations' captures write), or HAR's ``{name, value}`` objects; a value that is not a string: None."""
     if value is None:
         return {}
-    if type(value) is not dict:
-        return None
     out: dict[str, str] = {}
-    for name, text in value.items():
-        if type(text) is not str:
-            return None  # str() of a number parsed by orjson may differ from json's (a big integer)
+    if type(value) is dict:
+        for name, text in value.items():
+            if type(text) is not str:
+                return None  # str() of a number parsed by orjson may differ from json's (a big integer)
+            out.setdefault(name.lower(), text)
+        return out
+    if type(value) is not list:
+        return None
+    for h in value:
+        if type(h) is list and len(h) == 2:
+            name, text = h
+        elif type(h) is dict and len(h) == 2:
+            name, text = h.get("name"), h.get("value")
+        else:
+            return None  # the explaining path says what is wrong with it
+        if type(name) is not str or type(text) is not str:
+            return None
         out.setdefault(name.lower(), text)
     return out
 
