@@ -21,14 +21,11 @@ from ..contract.registry import RESPONSE_ROOT
 from ..contract.rules import rule
 from ..core.exchange import Exchange, Request, Response, header_map
 from ..core.findings import Finding
-from ..core.outcome import Outcome
-from ..core.text import one_line
 from ..judge.exchange import JudgeOptions, judge_exchange
 from ..judge.session import Session
 from . import wire
 from .capture import worth_judging
-from .fake.record import RunRecord
-from .httpdoor import CONTROL, ArrivalOrder, BoundedHandler, BoundedServer, origin_form
+from .live import LiveHandler, LiveServer
 from .recording import Recorder
 
 MAX_ANSWER = 4 * 1024 * 1024  # an upstream's answer relayed; a bigger one is a 502
@@ -42,32 +39,12 @@ class Fault:
     words: str
 
 
-class ProxyHandler(BoundedHandler):
+class ProxyHandler(LiveHandler):
     server: ProxyServer
     door = "proxy"
 
-    def _route(self) -> None:
-        body = self._body()
-        if body is None:
-            return
-        target = origin_form(self.path)
-        if target.split("?", 1)[0].startswith(CONTROL):
-            if target.split("?", 1)[0] == CONTROL + "findings" and self.command == "GET":
-                report = self.server.report()
-                self._json(200, {"summary": report.summary(), "findings": [f.to_dict() for f in report.findings]})
-            else:
-                self._json(404, {"error": "the proxy's own endpoint: GET /__vexora__/findings"})
-            return
-        self.server.relay(self, target, body)
 
-    def send_raw(self, data: bytes, close: bool) -> None:
-        """The upstream's answer, as it came, in one write."""
-        if close:
-            self.close_connection = True
-        self.wfile.write(data)
-
-
-class ProxyServer(BoundedServer):
+class ProxyServer(LiveServer):
     door = "proxy"
 
     def __init__(self, address: tuple[str, int], upstream: str, options: JudgeOptions, *,
@@ -77,12 +54,8 @@ class ProxyServer(BoundedServer):
         self.clock = clock  # the time an exchange is judged at (a timestamp's skew); a test replays a capture's
         self.options = options
         self.session = Session(options)
-        self.record = RunRecord("proxy")
-        self.recorder, self.live, self.upstream_timeout = recorder, live, timeout
-        self.order = ArrivalOrder(patience=timeout + 5)
-        super().__init__(address, ProxyHandler, verbose)
-        host, port = self.server_address[:2]
-        self.base_url = f"http://{host!s}:{port}"
+        self.upstream_timeout = timeout
+        super().__init__(address, ProxyHandler, patience=timeout + 5, recorder=recorder, live=live, verbose=verbose)
 
     def relay(self, handler: ProxyHandler, target: str, body: bytes) -> None:
         headers = [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in handler.headers.items()]
@@ -136,19 +109,3 @@ class ProxyServer(BoundedServer):
                 self.recorder.write(exchange, found, verdict.endpoint if verdict else None, self.options.secret)
         for f in found:
             self.say(f)
-
-    def say(self, f: Finding) -> None:
-        if self.live is not None:
-            print(one_line(f"vexora-conformance proxy: {f.source}#{f.index} {f.severity} {f.rule}"
-                           f"{' ' + f.pointer if f.pointer else ''}: {f.message}"), file=self.live, flush=True)
-
-    def report(self) -> Outcome:
-        """The run so far, the exchanges still being judged included."""
-        self.order.wait(self.order.patience)
-        return self.record.report()
-
-    def server_close(self) -> None:
-        super().server_close()
-        if self.recorder is not None:
-            self.recorder.close()
-

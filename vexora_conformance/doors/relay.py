@@ -11,7 +11,6 @@ relay that forwards once leaves untested.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import IO
 from urllib.parse import urlsplit
@@ -20,12 +19,9 @@ from ..contract.markets import DEFAULT
 from ..contract.registry import ENDPOINTS
 from ..core.exchange import Exchange, Request, Response, header_map
 from ..core.findings import Finding, Kind
-from ..core.outcome import Outcome
-from ..core.text import one_line
 from ..judge.exchange import JudgeOptions, judge_exchange, ok_reply_problem
 from . import wire
-from .fake.record import RunRecord
-from .httpdoor import CONTROL, ArrivalOrder, BoundedHandler, BoundedServer, origin_form
+from .live import LiveHandler, LiveServer
 from .notifier import Notifier
 from .notify import TIMEOUT_S, Delivery, url_sender
 from .recording import Recorder
@@ -33,26 +29,14 @@ from .reply_judge import ReplyJudge, is_deliverable
 
 MAX_ANSWER = 64 * 1024
 NOTIFY = ENDPOINTS["notify"]
-class RelayHandler(BoundedHandler):
+
+
+class RelayHandler(LiveHandler):
     server: RelayServer
     door = "listen"
 
-    def _route(self) -> None:
-        body = self._body()
-        if body is None:
-            return
-        path = origin_form(self.path).split("?", 1)[0]
-        if path.startswith(CONTROL):
-            if path == CONTROL + "findings" and self.command == "GET":
-                report = self.server.report()
-                self._json(200, {"summary": report.summary(), "findings": [f.to_dict() for f in report.findings]})
-            else:
-                self._json(404, {"error": "the relay's own endpoint: GET /__vexora__/findings"})
-            return
-        self.server.relay(self, body)
 
-
-class RelayServer(BoundedServer):
+class RelayServer(LiveServer):
     door = "listen"
 
     def __init__(self, address: tuple[str, int], forward_to: str, options: JudgeOptions, *,
@@ -62,18 +46,14 @@ class RelayServer(BoundedServer):
         self.forward_to = forward_to
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self.options, self.recorder, self.live, self.handler_timeout = options, recorder, live, timeout
-        self.record = RunRecord("listen")
+        self.options, self.handler_timeout = options, timeout
         self.replies = ReplyJudge()
-        self._lock = threading.Lock()
-        self.order = ArrivalOrder(patience=timeout + 5)
         self.retrier = Notifier(url_sender(), options, self._retried, scale=scale, timeout=timeout) \
             if retry_locally else None
-        super().__init__(address, RelayHandler, verbose)
-        host, port = self.server_address[:2]
-        self.base_url = f"http://{host!s}:{port}"
+        super().__init__(address, RelayHandler, patience=timeout + 5, recorder=recorder, live=live, verbose=verbose)
 
-    def relay(self, handler: RelayHandler, body: bytes) -> None:
+    def relay(self, handler: RelayHandler, target: str, body: bytes) -> None:
+        """Every request goes to the handler's URL, whatever path the provider called (``target``)."""
         headers = [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in handler.headers.items()]
         ticket = self.order.ticket()
         started, clock = time.time(), time.monotonic()
@@ -90,9 +70,7 @@ class RelayServer(BoundedServer):
         if answer is not None:
             close = answer.until_close or any(k.lower() == "connection" and "close" in v.lower()
                                               for k, v in answer.headers)
-            if close:
-                handler.close_connection = True
-            handler.wfile.write(answer.head + b"\r\n\r\n" + answer.raw_body)
+            handler.send_raw(answer.head + b"\r\n\r\n" + answer.raw_body, close)
         else:
             assert failure is not None
             handler.close_connection = True
@@ -111,7 +89,7 @@ class RelayServer(BoundedServer):
             if self.recorder is not None:
                 self.recorder.write(exchange, found, "notify", self.options.secret)
         for f in found:
-            self._say(f)
+            self.say(f)
         acknowledged = answer is not None and ok_reply_problem(answer.status, text) is None
         retry = self.retrier is not None and is_deliverable(verdict.findings) and not acknowledged
         if retry and self.retrier is not None and self.retrier.reserve():
@@ -132,21 +110,9 @@ class RelayServer(BoundedServer):
             found = [f.at("listen", index) for f in delivery.findings]
             self.record.add(index, "POST (retried locally)", "notify", DEFAULT, "shared", found)
         for f in found:
-            self._say(f)
-
-    def _say(self, f: Finding) -> None:
-        if self.live is not None:
-            print(one_line(f"vexora-conformance listen: {f.source}#{f.index} {f.severity} {f.rule}"
-                           f"{' ' + f.pointer if f.pointer else ''}: {f.message}"), file=self.live, flush=True)
-
-    def report(self) -> Outcome:
-        """The run so far, the exchanges still being judged included."""
-        self.order.wait(self.order.patience)
-        return self.record.report()
+            self.say(f)
 
     def server_close(self) -> None:
         super().server_close()
         if self.retrier is not None:
             self.retrier.close()
-        if self.recorder is not None:
-            self.recorder.close()
