@@ -28,6 +28,7 @@ from ..contract import signing
 from ..contract.signing.diagnosis import recipe_for, sign_with
 from ..core.exchange import Exchange
 from ..core.findings import Finding, Kind
+from ..core.jsontext import JSONTextError, loads
 
 PAYER_FIELDS = frozenset({"payer", "email", "customerEmail", "mobile", "customerMobile", "phone", "name", "firstname",
                           "lastname", "customerName", "username", "accountName", "accountNo", "walletId"})
@@ -69,6 +70,11 @@ class Redactor:
                 out.append(ch)  # @ . - + space: the shape that makes an email an email
         return "".join(out)
 
+    def scramble(self, text: str) -> str:
+        """A body that is not JSON (or nests too deep to read): no field can be told from another, so every
+        letter and digit is replaced; its punctuation, and so its verdict (not JSON), stays."""
+        return self.placeholder(text)
+
     def body(self, value: Any) -> Any:
         """A parsed body with every payer field (at any depth) replaced."""
         if isinstance(value, dict):
@@ -99,6 +105,8 @@ class Rewriter:
 
     def request_body(self, text: str | None, parsed: Any, findings: list[Finding], merchant_no: str | None,
                      secret: signing.Secret | None) -> str | None:
+        if text and parsed is None and self.redactor is not None:
+            return self.redactor.scramble(text)
         if text is None or not isinstance(parsed, dict):
             return text
         new = self.redactor.body(parsed) if self.redactor is not None else dict(parsed)
@@ -142,6 +150,8 @@ class Rewriter:
         return "".join(_same_kind(ch, stream[n % len(stream)]) for n, ch in enumerate(str(parsed["sign"])))
 
     def answer_body(self, text: str | None, parsed: Any) -> str | None:
+        if text and parsed is None and self.redactor is not None:
+            return self.redactor.scramble(text)
         if text is None or not isinstance(parsed, (dict, list)) or self.redactor is None:
             return text
         new = self.redactor.body(parsed)
@@ -198,9 +208,10 @@ class Recorder:
 
 
 def _parsed(text: str | None) -> Any:
+    """The body as JSON, within the judge's nesting bound; None when it is not (then it is scrambled whole)."""
     try:
-        return json.loads(text) if text else None
-    except (ValueError, RecursionError):
+        return loads(text, duplicates=False) if text else None
+    except JSONTextError:
         return None
 
 
