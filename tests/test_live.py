@@ -395,3 +395,12 @@ def test_a_live_door_given_bad_options_says_so_in_one_line_exit_2(argv: list[str
     ran = cli(argv, cwd=tmp_path)
     assert ran.code == 2 and ran.one_line_error() and words in ran.err, ran.err
     assert "canary" not in (ran.out + ran.err).lower()
+
+
+def test_a_recording_without_a_fixture_secret_says_it_keeps_the_real_signs(tmp_path: Path) -> None:
+    process, base = _start(["proxy", "--upstream", "http://127.0.0.1:9", "--listen", "127.0.0.1:0", "--no-sign-check",
+                            "--record", "rec.jsonl"], tmp_path)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert base.startswith("http://127.0.0.1:") and process.returncode == 0
+    assert "keeps the signs as sent" in err and "--record-resign-with FILE" in err

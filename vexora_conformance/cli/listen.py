@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     secret = resolve_secret(args.secret_env, args.secret_file,
                             instead="the relay verifies each notification's sign with it")
     report_file = open_report_file(args.report)
-    recorder = recorder_for(args)
+    recorder = recorder_for(args, err)
     try:
         server = RelayServer(args.listen, args.forward_to, JudgeOptions(secret=secret), recorder=recorder,
                              live=None if args.quiet else err, verbose=args.verbose, timeout=args.timeout,

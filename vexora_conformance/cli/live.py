@@ -42,7 +42,7 @@ def open_report_file(path: str | None) -> IO[str] | None:
         raise InputError(f"cannot write the report: {os_reason(exc)}", source=path) from None
 
 
-def recorder_for(args: argparse.Namespace) -> Any:
+def recorder_for(args: argparse.Namespace, err: IO[str]) -> Any:
     """The recorder ``--record`` asks for (None without it); the fixture secret read from its file."""
     from ..doors.recording import Recorder, Redactor, Rewriter
     from .credentials import resolve_secret
@@ -52,6 +52,10 @@ def recorder_for(args: argparse.Namespace) -> Any:
     if not args.record:
         return None
     fixture = resolve_secret(None, args.record_resign_with) if args.record_resign_with else None
+    if fixture is None:
+        print(f"vexora-conformance: note: {args.record} keeps the signs as sent, made with your app secret (anyone "
+              "holding it can test guesses of a weak secret); --record-resign-with FILE rewrites them with a "
+              "fixture secret", file=err)
     try:
         return Recorder(args.record, Rewriter(Redactor(), fixture))
     except OSError as exc:

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     options = JudgeOptions(secret=secret, merchant_no=args.merchant_no, strict_tables=args.strict_tables,
                            market=args.market)
     report_file = open_report_file(args.report)
-    recorder = recorder_for(args)
+    recorder = recorder_for(args, err)
     try:
         server = ProxyServer(args.listen, args.upstream, options, recorder=recorder,
                              live=None if args.quiet else err, verbose=args.verbose, timeout=args.upstream_timeout)
