@@ -19,6 +19,7 @@ keys are ruled out by counting quotes (below) before a body is accepted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -262,6 +263,27 @@ def _har_text(content: Any) -> str | bool | None:
     return text
 
 
+class _Plan(NamedTuple):
+    """What the fast path asks of one contract, worked out once: the lookups it made per record before."""
+
+    needs_merchant: bool  # the header table has merchantNo
+    request: Callable[[Any], bool] | None  # the request body's acceptor
+    documented: frozenset[str] | None
+    response: Callable[[Any], bool] | None  # the answer body's acceptor
+
+
+@lru_cache(maxsize=1024)  # the market comes from the path: bounded
+def _plan(name: str, market: str, strict: bool) -> _Plan:
+    endpoint = ENDPOINTS[name]
+    contract = endpoint.contract(market)
+    variant = contract.variant
+    request = schema_for(endpoint.name, variant, "request-body", strict)
+    response = schema_for(endpoint.name, variant, "response-body", strict)
+    return _Plan(any(f.name == "merchantNo" for f in contract.table("header")),
+                 acceptor(request) if request is not None else None, documented_fields(endpoint.name, variant),
+                 acceptor(response) if response is not None else None)
+
+
 def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, text: Any, status: Any, reply: Any,
             when: float | None, options: JudgeOptions) -> Clean | BadSign | None:
     """The checks of ``judge.judge_exchange``, accept-only, on one exchange's parts (``status`` None: no answer)."""
@@ -275,6 +297,7 @@ def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, te
     market = market or options.market
     contract = endpoint.contract(market)
     variant = contract.variant
+    plan = _plan(endpoint.name, market, options.strict_tables)
 
     # the request line and headers
     if method.upper() != "POST" or (endpoint.sent_by_merchant and path_problem(endpoint, contract, path)):
@@ -282,17 +305,14 @@ def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, te
     if not is_json_content_type(headers.get("content-type")):
         return None
     merchant = headers.get("merchantno")
-    if any(f.name == "merchantNo" for f in contract.table("header")) and (
-            merchant is None or not merchant.strip()
-            or (options.merchant_no is not None and merchant != options.merchant_no)):
+    if plan.needs_merchant and (merchant is None or not merchant.strip()
+                                or (options.merchant_no is not None and merchant != options.merchant_no)):
         return None
 
     # the body: tables, fields, sign, clock
-    schema = schema_for(endpoint.name, variant, "request-body", options.strict_tables)
-    if schema is not None and not acceptor(schema)(body):
+    if plan.request is not None and not plan.request(body):
         return None
-    documented = documented_fields(endpoint.name, variant)
-    if documented is not None and not documented.issuperset(body):
+    if plan.documented is not None and not plan.documented.issuperset(body):
         return None
     bad_sign = options.secret is not None and body.get("sign") is not None and not verify(body, options.secret)
     if bad_sign and not (endpoint.diagnoses and endpoint.answer is Answer.ENVELOPE):
@@ -310,8 +330,7 @@ def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, te
             answer = _answer_body(reply)
             if answer is None:
                 return None
-            schema = schema_for(endpoint.name, variant, "response-body", options.strict_tables)
-            if schema is not None and not acceptor(schema)(answer):
+            if plan.response is not None and not plan.response(answer):
                 return None
             for check in endpoint.answer_checks:
                 if check(endpoint, body, answer):
