@@ -54,6 +54,5 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     except OSError as exc:
         host, number = args.listen
         raise UsageErrorWithUsage(f"cannot listen on {host}:{number}: {os_reason(exc)}") from None
-    print(server.base_url, file=out, flush=True)
-    run_until_signal(server)
+    run_until_signal(server, ready=lambda: print(server.base_url, file=out, flush=True))
     return finish_run("proxy", server, report_file, args.format, out, err, FailOn(args.fail_on))

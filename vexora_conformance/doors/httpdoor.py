@@ -191,8 +191,11 @@ class BoundedServer(ThreadingHTTPServer):
               file=sys.stderr)
 
 
-def run_until_signal(server: BoundedServer, on_stop: Callable[[], None] = lambda: None) -> None:
-    """Serve from a thread until SIGINT or SIGTERM, then shut down and close (``on_stop`` first)."""
+def run_until_signal(server: BoundedServer, on_stop: Callable[[], None] = lambda: None,
+                     ready: Callable[[], None] = lambda: None) -> None:
+    """Serve from a thread until SIGINT or SIGTERM, then shut down and close (``on_stop`` first). ``ready``
+    runs once the signals are caught (it prints the base URL: a script that signals the moment it reads it
+    gets a clean stop, not an interrupted one)."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -202,6 +205,7 @@ def run_until_signal(server: BoundedServer, on_stop: Callable[[], None] = lambda
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:
+        ready()
         while not stop.wait(0.2):
             pass
     finally:

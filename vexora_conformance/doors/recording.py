@@ -150,8 +150,8 @@ class Rewriter:
         return "".join(_same_kind(ch, stream[n % len(stream)]) for n, ch in enumerate(str(parsed["sign"])))
 
     def answer_body(self, text: str | None, parsed: Any) -> str | None:
-        if text and parsed is None and self.redactor is not None:
-            return self.redactor.scramble(text)
+        # An answer that is not JSON is kept as it came: it is a handler's reply ("OK", "success") or an error
+        # page, whose exact text is the verdict; no documented answer carries the payer's data outside JSON.
         if text is None or not isinstance(parsed, (dict, list)) or self.redactor is None:
             return text
         new = self.redactor.body(parsed)

@@ -249,7 +249,6 @@ def serve(fake: FakeProvider, host: str, port: int, out: IO[str], report: IO[str
     Returns 1 if a finding that ``fake.fail_on`` fails was recorded, 2 when the report could not be written.
     """
     server = VexoraServer((host, port), fake, verbose, notify_retry_scale, state, err)
-    print(server.base_url, file=out, flush=True)
-    run_until_signal(server)
+    run_until_signal(server, ready=lambda: print(server.base_url, file=out, flush=True))
     return finish_run("serve", server.record, report, None, out, err or sys.stderr, fake.fail_on,
                       broken=server.state_error is not None)

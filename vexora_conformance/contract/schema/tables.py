@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 TABLES = ("header", "body", "response")
@@ -89,7 +90,15 @@ class Contract:
         return self.market or "shared"
 
     def table(self, name: str) -> tuple[Field, ...]:
-        return tuple(f for f in self.fields if f.table == name)
+        return self._tables.get(name, ())
+
+    @cached_property
+    def _tables(self) -> dict[str, tuple[Field, ...]]:
+        """The fields by table, once: the judge and the fake ask on every request (the contract never changes)."""
+        out: dict[str, list[Field]] = {}
+        for f in self.fields:
+            out.setdefault(f.table, []).append(f)
+        return {name: tuple(fields) for name, fields in out.items()}
 
     def has_table(self, name: str) -> bool:
         return any(f.table == name for f in self.fields)
