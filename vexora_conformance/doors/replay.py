@@ -119,8 +119,8 @@ class Replayer:
 
     def one(self, recorded: Exchange) -> None:
         then = judge_exchange(recorded, self.then)
-        trade_no = str((_parsed(_text(recorded.request.body)) or {}).get("tradeNo", "")) \
-            if isinstance(_parsed(_text(recorded.request.body)), dict) else ""
+        body = _parsed(_text(recorded.request.body))
+        trade_no = str(body.get("tradeNo", "")) if isinstance(body, dict) else ""
         key = (then.endpoint, trade_no)
         self.seen[key] += 1
         findings_then = self.sessions[0].conclude(then, recorded.source, recorded.index)
