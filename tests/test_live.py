@@ -136,9 +136,13 @@ def test_a_recording_verifies_under_the_fixture_secret_and_holds_no_canary(tmp_p
         # a body that is not JSON cannot be read field by field: it is scrambled whole, and still not JSON
         httpx.post(f"{srv.base_url}/mexico/v1/vexora/checkout", content=b'{"email": "canary.payer@example.mx", ',
                    headers={"merchantNo": "1000000001", "Content-Type": "application/json"})
+        # the payer's email written twice (the parsed body keeps the last), and a mobile sent as a number
+        httpx.post(f"{srv.base_url}/mexico/v1/vexora/checkout", headers={"merchantNo": "1000000001",
+                   "Content-Type": "application/json"}, content=b'{"email": "canary.payer@example.mx", "tradeNo": '
+                   b'"T-dup", "email": "second@example.mx", "mobile": 5599887766}')
         live = srv.report()
     data = recording.read_bytes()
-    for canary in (secret, *payer.values(), "5599887766", "Canary", "canary.payer"):
+    for canary in (secret, *payer.values(), "5599887766", "Canary", "canary.payer", "second@example"):
         assert canary.encode() not in data, canary
     if suffix == ".har":
         recorded = [{"request": {"body": e["request"]["postData"]["text"]}} for e in json.loads(data)["log"]["entries"]]

@@ -41,6 +41,9 @@ def _same_kind(ch: str, b: int) -> str:
     return ch
 _NUMBERISH = re.compile(r"[+(]?[0-9][0-9 ()-]*")
 _PREFIX_KEPT = 3
+# a payer field's key and its value (a JSON string, or an integer) as written in the text
+_PAYER_VALUE = re.compile(r'("(?:' + "|".join(sorted(PAYER_FIELDS)) + r')"\s*:\s*)'
+                          r'("(?:[^"\\]|\\.)*"|-?[0-9]+(?![0-9.eE]))')
 
 
 class Redactor:
@@ -70,6 +73,27 @@ class Redactor:
                 out.append(ch)  # @ . - + space: the shape that makes an email an email
         return "".join(out)
 
+    def value(self, v: Any) -> Any:
+        """A payer field's value replaced: a string by a placeholder, a number (a mobile sent as one) too."""
+        if isinstance(v, str):
+            return self.placeholder(v)
+        if isinstance(v, int) and not isinstance(v, bool):
+            return int(self.placeholder(str(v)))  # its first digits are kept: no leading zero appears
+        return self.body(v)
+
+    def text(self, text: str) -> str:
+        """Every payer field's value replaced where it is written, each occurrence: a key written twice keeps
+        its earlier value in the text, which the parsed body (the last one wins) no longer has."""
+        def swap(match: re.Match[str]) -> str:
+            literal = match.group(2)
+            try:
+                value = json.loads(literal)
+            except ValueError:
+                return match.group(0)
+            return match.group(1) + json.dumps(self.value(value))  # ASCII: a lone surrogate stays escaped
+
+        return _PAYER_VALUE.sub(swap, text)
+
     def scramble(self, text: str) -> str:
         """A body that is not JSON (or nests too deep to read): no field can be told from another, so every
         letter and digit is replaced; its punctuation, and so its verdict (not JSON), stays."""
@@ -78,8 +102,7 @@ class Redactor:
     def body(self, value: Any) -> Any:
         """A parsed body with every payer field (at any depth) replaced."""
         if isinstance(value, dict):
-            return {k: self.placeholder(v) if k in PAYER_FIELDS and isinstance(v, str) else self.body(v)
-                    for k, v in value.items()}
+            return {k: self.value(v) if k in PAYER_FIELDS else self.body(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.body(v) for v in value]
         return value
@@ -119,15 +142,16 @@ class Rewriter:
             new["sign"] = self._new_sign(parsed, new, findings, merchant_no, secret)
         if new == parsed:
             return text
-        out: str | None = text
+        out: str | None = self.redactor.text(text) if self.redactor is not None else text
         if isinstance(stamp, int) and new["timestamp"] != stamp:  # a number: only where the key names it
-            out, n = re.subn(r'("timestamp"\s*:\s*)' + str(stamp) + r"(?![0-9])", rf"\g<1>{new['timestamp']}", text,
-                             count=1)
+            out, n = re.subn(r'("timestamp"\s*:\s*)' + str(stamp) + r"(?![0-9])", rf"\g<1>{new['timestamp']}",
+                             out or "", count=1)
             out = out if n else None
         for key in parsed:
             if out is None:
                 break
-            if parsed[key] != new[key] and isinstance(parsed[key], str):
+            if parsed[key] != new[key] and isinstance(parsed[key], str) and \
+                    not (key in PAYER_FIELDS and self.redactor is not None):  # replaced where written, above
                 out = _replace_text(out, parsed[key], new[key])
         if out is None or any(isinstance(parsed[k], (dict, list)) and parsed[k] != new[k] for k in parsed):
             out = json.dumps(new, ensure_ascii=False, separators=(",", ":"))
