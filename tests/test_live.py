@@ -11,6 +11,7 @@ import json
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -408,3 +409,22 @@ def test_a_recording_without_a_fixture_secret_says_it_keeps_the_real_signs(tmp_p
     _, err = process.communicate(timeout=30)
     assert base.startswith("http://127.0.0.1:") and process.returncode == 0
     assert "keeps the signs as sent" in err and "--record-resign-with FILE" in err
+
+
+def test_a_client_that_hangs_up_before_its_answer_is_still_judged_and_holds_up_no_one() -> None:
+    def slow_upstream(conn: socket.socket) -> None:
+        raw.read_request(conn)
+        time.sleep(0.5)  # the client is gone by now
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+
+    with raw.serving(slow_upstream) as up, proxy(up.url.rsplit("/", 1)[0], SANDBOX_SECRET, timeout=5.0) as srv:
+        host, port = srv.server_address[:2]
+        client = socket.create_connection((host, port), timeout=5)
+        client.sendall(b"POST /mexico/v1/vexora/checkout HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()  # a reset, not a polite close
+        time.sleep(1.0)
+        started = time.monotonic()
+        report = srv.report()
+        assert time.monotonic() - started < 3  # no exchange left waiting for its turn
+    assert report.exchanges == 1

@@ -10,6 +10,7 @@ from typing import IO, Any
 from ..core.findings import Finding
 from ..core.outcome import Outcome
 from ..core.text import one_line
+from . import wire
 from .fake.record import RunRecord
 from .httpdoor import CONTROL, ArrivalOrder, BoundedHandler, BoundedServer, origin_form
 from .recording import Recorder
@@ -55,6 +56,20 @@ class LiveServer(BoundedServer):
 
     def relay(self, handler: Any, target: str, body: bytes) -> None:
         raise NotImplementedError
+
+    def answer(self, handler: LiveHandler, raw: wire.RawAnswer | None, status: int, message: str) -> None:
+        """What came back, as it came (or the door's own ``status`` with ``message`` when nothing did). A client
+        that went away meanwhile is no reason to skip judging: the exchange happened upstream all the same."""
+        try:
+            if raw is not None:
+                close = raw.until_close or any(k.lower() == "connection" and "close" in v.lower()
+                                               for k, v in raw.headers)
+                handler.send_raw(raw.head + b"\r\n\r\n" + raw.raw_body, close)
+            else:
+                handler.close_connection = True
+                handler._json(status, {"code": "5000", "msg": message})
+        except OSError:
+            handler.close_connection = True
 
     def say(self, f: Finding) -> None:
         if self.live is not None:

@@ -76,14 +76,8 @@ class ProxyServer(LiveServer):
             fault = Fault(502, "upstream.bad-answer", str(exc).replace("the handler", "the upstream"))
         except ValueError as exc:
             fault = Fault(502, "upstream.unreachable", f"the upstream URL cannot be called: {exc}")
-        if answer is not None:
-            close = answer.until_close or any(k.lower() == "connection" and "close" in v.lower()
-                                              for k, v in answer.headers)
-            handler.send_raw(answer.head + b"\r\n\r\n" + answer.raw_body, close)
-        else:
-            assert fault is not None
-            handler.close_connection = True
-            handler._json(fault.status, {"code": "5000", "msg": f"vexora-conformance proxy: {fault.words}"})
+        self.answer(handler, answer, fault.status if fault else 502,
+                    f"vexora-conformance proxy: {fault.words if fault else ''}")
         url = f"{self.upstream}{target}"
         request = Request(handler.command, url, header_map([(k, v) for k, v in handler.headers.items()]), body)
         response = Response(answer.status, header_map(list(answer.headers)), answer.body) if answer else None

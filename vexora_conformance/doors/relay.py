@@ -67,15 +67,8 @@ class RelayServer(LiveServer):
         except wire.DeliveryError as exc:
             failure = f"unreachable: {exc}"
         elapsed = time.monotonic() - clock  # the handler's time, not the judge's
-        if answer is not None:
-            close = answer.until_close or any(k.lower() == "connection" and "close" in v.lower()
-                                              for k, v in answer.headers)
-            handler.send_raw(answer.head + b"\r\n\r\n" + answer.raw_body, close)
-        else:
-            assert failure is not None
-            handler.close_connection = True
-            handler._json(504 if failure.startswith("slow") else 502,
-                          {"code": "5000", "msg": f"vexora-conformance listen: the handler: {failure}"})
+        self.answer(handler, answer, 504 if (failure or "").startswith("slow") else 502,
+                    f"vexora-conformance listen: the handler: {failure}")
         text = answer.body.decode("utf-8", "replace") if answer is not None else ""
         request = Request(handler.command, self.forward_to, header_map(list(handler.headers.items())), body)
         response = Response(answer.status, header_map(list(answer.headers)), text) if answer is not None else None
