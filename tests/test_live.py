@@ -141,6 +141,8 @@ def test_a_recording_verifies_under_the_fixture_secret_and_holds_no_canary(tmp_p
         httpx.post(f"{srv.base_url}/mexico/v1/vexora/checkout", headers={"merchantNo": "1000000001",
                    "Content-Type": "application/json"}, content=b'{"email": "canary.payer@example.mx", "tradeNo": '
                    b'"T-dup", "email": "second@example.mx", "mobile": 5599887766}')
+        httpx.post(f"{srv.base_url}/mexico/v1/vexora/checkout", headers={"merchantNo": "1000000001",
+                   "Content-Type": "application/json"}, content=b'{"email": "canary.payer@example.mx", "email": ""}')
         live = srv.report()
     data = recording.read_bytes()
     for canary in (secret, *payer.values(), "5599887766", "Canary", "canary.payer", "second@example"):

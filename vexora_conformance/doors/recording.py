@@ -140,9 +140,11 @@ class Rewriter:
             new["timestamp"] = moved if isinstance(stamp, int) else str(moved)
         if self.resign_with is not None and isinstance(parsed.get("sign"), str):
             new["sign"] = self._new_sign(parsed, new, findings, merchant_no, secret)
-        if new == parsed:
-            return text
+        # the payer's values replaced where they are written first: a key written twice keeps its earlier value
+        # in the text, which no comparison of parsed bodies sees
         out: str | None = self.redactor.text(text) if self.redactor is not None else text
+        if new == parsed:
+            return out
         if isinstance(stamp, int) and new["timestamp"] != stamp:  # a number: only where the key names it
             out, n = re.subn(r'("timestamp"\s*:\s*)' + str(stamp) + r"(?![0-9])", rf"\g<1>{new['timestamp']}",
                              out or "", count=1)
@@ -190,7 +192,9 @@ class Recorder:
         self.har = path.endswith(".har")
         self._lock = threading.Lock()
         # JSON lines are appended to; a HAR is one document, so an existing one is never written into.
-        self._file: IO[str] = open(path, "x" if self.har else "a", encoding="utf-8")  # noqa: SIM115 - held for the run
+        # backslashreplace: a lone surrogate (a body may escape one) is written as its JSON escape, not a crash
+        self._file: IO[str] = open(path, "x" if self.har else "a", encoding="utf-8",  # noqa: SIM115 - held
+                                   errors="backslashreplace")
         self._entries = 0
         if self.har:
             self._file.write('{"log": {"version": "1.2", "creator": {"name": "vexora-conformance", "version": '
