@@ -431,9 +431,10 @@ def _shown_ambiguities(params: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 CompiledSigner = Callable[[Mapping[str, Any], str], str]
+COMPILED_MAX_KEYS = 64  # a documented body has about a dozen
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def compiled_signer(recipe: Recipe, keys: tuple[str, ...]) -> CompiledSigner | None:
     """``recipe``'s signer for bodies of exactly these keys (sign excluded, in their order) whose values are all
     strings: the key order, each key's ``k=`` and the secret's place worked out once, so a pattern's remembered
@@ -478,7 +479,10 @@ def diagnose_known(params: Mapping[str, Any], secret: signing.Secret | str, obse
         return None
     key = signing.as_secret(secret).reveal()
     keys = tuple(k for k in params if k != signing.SIGN_KEY)
-    plain = all(type(params[k]) is str for k in keys)
+    # Compiled signers are kept per key set: only for bodies of the documented size, so a hostile capture of
+    # many-key bodies cannot fill the cache with megabytes of key names (those take the generic path).
+    plain = len(keys) <= COMPILED_MAX_KEYS and sum(map(len, keys)) <= 4096 and \
+        all(type(params[k]) is str for k in keys)
     prepared: _Body | None = None
 
     def reproduces(recipe: Recipe) -> bool:
