@@ -32,6 +32,10 @@ def _object(body: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _digest(trade_no: str) -> bytes:
+    return hashlib.sha256(trade_no.encode("utf-8", "surrogatepass")).digest()
+
+
 def is_deliverable(verdict: list[Finding]) -> bool:
     """A notification the provider would send again when not acknowledged: signed and well formed."""
     return not any(f.severity is Severity.ERROR and f.kind in FORGED | MALFORMED for f in verdict)
@@ -42,19 +46,20 @@ class ReplyJudge:
 
     def __init__(self) -> None:
         self._acknowledged: OrderedDict[bytes, None] = OrderedDict()
-        self._final: OrderedDict[str, str] = OrderedDict()  # tradeNo -> the final status the provider sent
+        # the digest of a tradeNo -> the final status the provider sent (a digest: a tradeNo has no length bound)
+        self._final: OrderedDict[bytes, str] = OrderedDict()
         self._lock = threading.Lock()
 
     def final_of(self, trade_no: str) -> str | None:
         with self._lock:
-            return self._final.get(trade_no)
+            return self._final.get(_digest(trade_no))
 
     def kind(self, body: bytes, verdict: list[Finding]) -> str:
         kinds = {f.kind for f in verdict if f.severity is Severity.ERROR}
         note = _object(body)
         with self._lock:
             repeat = hashlib.sha256(body).digest() in self._acknowledged
-            final = self._final.get(str(note.get("tradeNo")))
+            final = self._final.get(_digest(str(note.get("tradeNo"))))
         # After a final status the pages say nothing of another payment status for the order (a late 0015 is
         # documented: acknowledged, changing nothing): shown, not judged, as check-notify does.
         contradicts = final is not None and note.get("status") not in (final, PROCESSING) and not repeat
@@ -71,7 +76,7 @@ class ReplyJudge:
                 while len(self._acknowledged) > MAX_REMEMBERED:
                     self._acknowledged.popitem(last=False)
             if kind in ("valid", "duplicate") and note.get("status") in _FINAL:  # acknowledged or not
-                self._final[str(note.get("tradeNo"))] = str(note["status"])
+                self._final[_digest(str(note.get("tradeNo")))] = str(note["status"])
                 while len(self._final) > MAX_REMEMBERED:
                     self._final.popitem(last=False)
         return judge_case(Case("relayed", delivery.body, kind), delivery)
