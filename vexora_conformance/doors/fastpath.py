@@ -10,7 +10,16 @@ alone decides and explains. So this module may refuse a clean record, but must
 never accept one the explaining path would fault; ``tests/test_fastpath.py``
 holds the two to the same findings on generated traffic.
 
-It parses with orjson, which differs from ``json`` in ways that all lead here to
+A JSON-lines record of exactly the documented shape is tried first against
+msgspec Structs generated from the schemas (``contract.schema.structs``): the
+record, its body and its answer are decoded and mostly checked in C, and the sign's
+canonical string is joined in signing order. Only its acceptances count; anything
+else goes on to the general tier, which parses with orjson and checks the parsed
+values. msgspec refuses lone surrogates, NaN, BOMs and floats where integers are
+declared, and keeps the last value of a repeated key, as orjson does; so the same
+quote count rules repeated keys out in both tiers.
+
+orjson differs from ``json`` in ways that all lead here to
 ``None``: it refuses lone surrogates, NaN and numbers that overflow a double, it
 turns integers of 2**64 or more into floats (floats are never accepted), and,
 like ``json``, it keeps the last value of a repeated key silently - so repeated
@@ -21,15 +30,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from hmac import compare_digest
+from itertools import compress
 from typing import Any, NamedTuple
 
+import msgspec
 import orjson
 
 from ..contract.endpoint import Answer, Endpoint
+from ..contract.endpoints._answers import echoed
 from ..contract.registry import CHECKOUT, ENDPOINTS, by_shape, route
 from ..contract.schema.compile import acceptor
 from ..contract.schema.generate import schema_for
+from ..contract.schema.structs import UNSET, StructChecker, struct_checker
 from ..contract.signing import verify
+from ..contract.signing.reference import canonical_string, md5_hex
 from ..core.exchange import url_path
 from ..core.jsontext import MAX_DEPTH
 from ..core.records import SKIPPED, Clean, Skipped
@@ -41,6 +56,7 @@ from ..judge.exchange import (
     path_problem,
     platform_trade_no,
     skew_exceeded,
+    timestamp_skew_exceeded,
 )
 from .capture import RecordError, _epoch, worth_judging
 
@@ -54,14 +70,19 @@ class BadSign(NamedTuple):
     observed: Any
 
 
+_MEMO_TEXT = 8192  # a URL, or a record, longer than this is decided without being remembered
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
 
 
-@lru_cache(maxsize=4096)
 def _route(url: str) -> tuple[str, Endpoint | None, str | None]:
     """(path, endpoint by path, market by prefix) exactly as ``Request`` and ``recognise`` compute them; captures
-    repeat URLs."""
+    repeat URLs, so a short one's answer is remembered (a long one, hostile or not, is not kept)."""
+    return _remembered_route(url) if len(url) <= _MEMO_TEXT else _remembered_route.__wrapped__(url)
+
+
+@lru_cache(maxsize=4096)
+def _remembered_route(url: str) -> tuple[str, Endpoint | None, str | None]:
     path = url_path(url)
     found, market = route(path)
     return path, found, market
@@ -173,6 +194,9 @@ def _with_request(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, Any] | N
 def accept_line(line: bytes, options: JudgeOptions) -> Clean | BadSign | Skipped | None:
     """``SKIPPED``, a ``Clean`` record, ``BadSign``, or None (let the explaining path judge it), for one
     JSON-lines record."""
+    decided = _by_structs(line, options)
+    if decided is not None:
+        return decided
     record, req = _with_request(line)
     if record is None or req is None:
         return None
@@ -344,4 +368,212 @@ def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, te
     clean = Clean(endpoint.name, market, variant, merchant, trade_no, platform, method, path)
     if bad_sign:
         return BadSign(clean, body, body["sign"])
+    return clean
+
+
+# --- the first tier: a record of the documented shape, decoded into generated Structs ---
+
+
+class _Request(msgspec.Struct, forbid_unknown_fields=True):
+    method: str
+    url: str
+    body: str  # a body already parsed into the record, or none: the general tier
+    headers: dict[str, str] | list[tuple[str, str]] | None = None
+
+
+class _Response(msgspec.Struct, forbid_unknown_fields=True):
+    status: int
+    headers: dict[str, str] | list[tuple[str, str]] | None = None
+    body: str | None = None
+
+
+class _Record(msgspec.Struct, forbid_unknown_fields=True):
+    """What the JSON-lines format documents, and nothing else: such a record cannot nest deeper than this."""
+
+    request: _Request
+    response: _Response | None = None
+    time: int | float | str | None = None
+    endpoint: str | None = None
+
+
+_decode_record = msgspec.json.Decoder(_Record).decode
+_MsgspecError = msgspec.MsgspecError
+
+
+class _StructPlan(NamedTuple):
+    """What the first tier asks of one contract, worked out once."""
+
+    variant: str
+    needs_merchant: bool
+    request: StructChecker
+    response: StructChecker
+    echo: tuple[str, ...]
+    diagnoses: bool  # a wrong sign is the sender's own, named by the diagnosis (else the explaining path's)
+
+
+@lru_cache(maxsize=1024)  # the market comes from the path: bounded
+def _struct_plan(name: str, market: str, strict: bool) -> _StructPlan | None:
+    """None where the first tier does not model the contract: an answer that is not the envelope, an answer
+    check of the endpoint's own, a schema the generator declines."""
+    endpoint = ENDPOINTS[name]
+    if endpoint.answer is not Answer.ENVELOPE or any(c is not echoed for c in endpoint.answer_checks):
+        return None
+    contract = endpoint.contract(market)
+    variant = contract.variant
+    documented = documented_fields(endpoint.name, variant)
+    request = schema_for(endpoint.name, variant, "request-body", strict)
+    response = schema_for(endpoint.name, variant, "response-body", strict)
+    if request is None or response is None:
+        return None
+    # A body the tables leave open (documented None) may carry any field; the Struct still refuses those it
+    # does not declare, which only sends such bodies on to the general tier.
+    request_checker = struct_checker(request, documented, True)
+    response_checker = struct_checker(response, None, False)
+    if request_checker is None or response_checker is None:
+        return None
+    return _StructPlan(variant, any(f.name == "merchantNo" for f in contract.table("header")), request_checker,
+                       response_checker, endpoint.echo if endpoint.answer_checks else (), endpoint.diagnoses)
+
+
+_UNSEEN: Any = object()
+# (URL, hint) pairs and header sets remembered, from records of at most _MEMO_TEXT bytes: captures repeat a few,
+# and a hostile one that never repeats holds at most 1,024 x 8 KiB in each table.
+_MEMO_ENTRIES = 1024
+_Site = tuple[Endpoint, str, str, _StructPlan]  # endpoint, market, path, plan
+_SITES: dict[tuple[Any, ...], _Site | None] = {}
+_HEADERS: dict[Any, Any] = {}
+_NOT_JSON: Any = object()
+
+
+def _site(url: str, hint: str | None, default_market: str, strict: bool) -> _Site | None:
+    """(endpoint, market, path, plan) of a request to ``url`` the first tier can judge; None when it cannot (the
+    endpoint unknown by path or hint, a contract it does not model, a path that is not the market's own)."""
+    path, by_path, market = _route(url)
+    endpoint = by_path if hint is None else ENDPOINTS.get(hint)
+    if endpoint is None:
+        return None
+    market = market or default_market
+    plan = _struct_plan(endpoint.name, market, strict)
+    if plan is None or (endpoint.sent_by_merchant and path_problem(endpoint, endpoint.contract(market), path)):
+        return None
+    return endpoint, market, path, plan
+
+
+def _header_verdict(headers: Any) -> Any:
+    """The merchantNo header of a header set whose content type is JSON (None: it has none); ``_NOT_JSON`` when
+    the content type is not JSON."""
+    found = _headers([list(h) for h in headers] if type(headers) is list else headers)
+    if found is None or not is_json_content_type(found.get("content-type")):
+        return _NOT_JSON
+    return found.get("merchantno")
+
+
+def _by_structs(line: bytes, options: JudgeOptions) -> Clean | BadSign | Skipped | None:
+    """A ``Clean`` record, ``BadSign`` or ``SKIPPED`` when the first tier can prove it; None otherwise (the
+    general tier then decides)."""
+    try:
+        record = _decode_record(line)
+    except _MsgspecError:
+        return None
+    req = record.request
+    url, text, hint = req.url, req.body, record.endpoint
+    memo = len(line) <= _MEMO_TEXT  # then the URL and the header set are short enough to be remembered
+    key = (url, hint, options.market, options.strict_tables)
+    site = _SITES.get(key, _UNSEEN) if memo else _site(*key)
+    if site is _UNSEEN:
+        site = _site(*key)
+        if len(_SITES) >= _MEMO_ENTRIES:
+            _SITES.clear()
+        _SITES[key] = site
+    if site is None:
+        return SKIPPED if hint is None and not worth_judging(url, text) else None
+    endpoint, market, path, plan = site
+    method = req.method
+    if method.upper() != "POST":
+        return None
+    headers = req.headers
+    if memo:  # captures repeat their header sets: each is looked at once
+        hkey = tuple(headers.items()) if type(headers) is dict else tuple(headers) if headers is not None else None
+        merchant = _HEADERS.get(hkey, _UNSEEN)
+        if merchant is _UNSEEN:
+            merchant = _header_verdict(headers)
+            if len(_HEADERS) >= _MEMO_ENTRIES:
+                _HEADERS.clear()
+            _HEADERS[hkey] = merchant
+    else:
+        merchant = _header_verdict(headers)
+    if merchant is _NOT_JSON:
+        return None
+    if plan.needs_merchant and (merchant is None or not merchant.strip()
+                                or (options.merchant_no is not None and merchant != options.merchant_no)):
+        return None
+    try:
+        when = _epoch(record.time)
+    except RecordError:
+        return None
+
+    # the body: decoded against its Struct, then what the decoder cannot check
+    checker = plan.request
+    if "\\" in text and ('\\"' in text or "\\\\" in text):  # _plain_text, less its nesting count: a Struct cannot nest
+        return None
+    try:
+        body = checker.decode(text)
+    except _MsgspecError:
+        return None
+    checked = checker.check(body, text)
+    if checked is None:
+        return None
+    values, has_int = checked
+    sign = values[-1]
+    secret = options.secret
+    bad_sign = False
+    if secret is None:
+        if not checker.sign_shape(sign):
+            return None
+    else:
+        signed = values[:-1]
+        if has_int:  # rendered by the reference (String.valueOf), as the general tier does
+            canonical = canonical_string({k[:-1]: v for k, v in zip(checker.prefixes, signed, strict=True)
+                                          if v is not UNSET})
+        else:  # non-empty strings only, in signing order: joined in C
+            canonical = "".join(map(str.__add__, compress(checker.prefixes, signed), compress(signed, signed)))
+        bad_sign = not (sign.isascii() and compare_digest(md5_hex(canonical + secret.reveal()), sign))
+        if bad_sign:
+            # Clean but for the sign, if the rest holds: the diagnosis needs the body as sent (its key order),
+            # which orjson gives; an integer it would read otherwise (past 64 bits) leaves it to the general tier.
+            if has_int or not plan.diagnoses or not checker.sign_shape(sign):
+                return None
+        elif not checker.digest_is_shape and not checker.sign_shape(sign):
+            return None
+    if endpoint.checks_skew and timestamp_skew_exceeded(getattr(body, "timestamp", None), when, options):
+        return None
+
+    # the answer
+    platform = None
+    resp = record.response
+    if resp is not None:
+        reply = resp.body
+        if not reply or ("\\" in reply and ('\\"' in reply or "\\\\" in reply)):
+            return None
+        try:
+            answer = plan.response.decode(reply)
+        except _MsgspecError:
+            return None
+        if plan.response.check(answer, reply) is None:
+            return None
+        data = getattr(answer, "data", None)
+        if getattr(answer, "code", None) == "0000" and data is not None and type(data) is not bool:
+            for echoed_field in plan.echo:  # contract.endpoints._answers.echoed, on the Structs
+                sent, returned = getattr(body, echoed_field, UNSET), getattr(data, echoed_field, UNSET)
+                if sent is not UNSET and returned is not UNSET and sent != returned:
+                    return None
+            if endpoint.unique_platform_trade_no:
+                found = getattr(data, "platFormTradeNo", None)
+                platform = found if type(found) is str and found else None
+    trade_no = getattr(body, "tradeNo", None)
+    if endpoint.trade_no_space is None or type(trade_no) is not str or not trade_no:
+        trade_no = None
+    clean = Clean(endpoint.name, market, plan.variant, merchant, trade_no, platform, method, path)
+    if bad_sign:
+        return BadSign(clean, _loads(text), sign)
     return clean

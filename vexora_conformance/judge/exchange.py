@@ -361,8 +361,14 @@ def _skew(body: dict[str, Any], when: float | None, options: JudgeOptions) -> fl
 
 
 def skew_exceeded(body: dict[str, Any], when: float | None, options: JudgeOptions) -> bool:
-    gap = _skew(body, when, options)
-    return gap is not None and abs(gap) > options.skew_window_s
+    return timestamp_skew_exceeded(body.get("timestamp"), when, options)
+
+
+def timestamp_skew_exceeded(timestamp: Any, when: float | None, options: JudgeOptions) -> bool:
+    """``skew_exceeded`` on the body's timestamp value alone (None: the body has none)."""
+    reference = when if when is not None else (options.clock() if options.clock else None)
+    sent = _timestamp_seconds(timestamp)
+    return reference is not None and sent is not None and abs(sent - reference) > options.skew_window_s
 
 
 def _check_skew(ep: Endpoint, body: dict[str, Any], when: float | None, options: JudgeOptions,
