@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from functools import cache
 from typing import Any
 
@@ -24,13 +25,13 @@ from vexora_conformance.contract import signing
 from vexora_conformance.contract.endpoint import Endpoint
 from vexora_conformance.contract.registry import ENDPOINTS
 from vexora_conformance.contract.schema.generate import schema_for
-from vexora_conformance.core.exchange import Exchange
+from vexora_conformance.core.exchange import Exchange, Request, header_map
 from vexora_conformance.core.records import SKIPPED, Clean
 from vexora_conformance.doors import fastpath
 from vexora_conformance.doors.capture import Skipped, item_from_line
 from vexora_conformance.doors.fake.mock import fake_provider
 from vexora_conformance.judge.exchange import JudgeOptions, judge_exchange, sign_mismatch
-from vexora_conformance.strategies import valid_bodies
+from vexora_conformance.strategies import invalid_bodies, valid_bodies
 
 SECRET = "family-fast-secret"
 MERCHANT = "1000000001"
@@ -271,3 +272,53 @@ def test_the_first_tier_is_bounded_in_what_it_remembers() -> None:
     assert not fastpath._SITES and not fastpath._HEADERS
     assert fastpath._remembered_route.cache_info().currsize == routes
 
+
+
+# --- one request at a time: the plugin's fake and serve ---
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> Exchange:
+    """A request as the fake receives it from httpx: a valid or a labelled-defective body of any endpoint and
+    market, its bytes bent in the ways above, its headers in any case and order with httpx's own beside them."""
+    name, market = draw(st.sampled_from(PAIRS))
+    ep = ENDPOINTS[name]
+    if draw(st.booleans()):
+        body = draw(valid_bodies(secret=SECRET, endpoint=name, market=market))
+    else:
+        body = draw(invalid_bodies(SECRET, endpoint=name, market=market))[1]
+    text = _edit(draw, BODY_EDITS)(json.dumps(body))
+    headers = [("host", "sandbox.vexora.example"), ("content-length", str(len(text)))]
+    headers += draw(st.permutations([("Content-Type", draw(st.sampled_from(
+        ["application/json", "application/json; charset=utf-8", "text/plain"]))),
+        ("merchantNo", draw(st.sampled_from([MERCHANT, MERCHANT, "other", " "])))]))
+    url = _url(ep, draw(st.sampled_from([market, market, "mexico"]))) + draw(st.sampled_from(["", "", "?x=1"]))
+    raw = text.encode("utf-8", "surrogatepass")
+    return Exchange(Request(draw(st.sampled_from(["POST", "POST", "GET"])), url, header_map(headers), raw),
+                    time=draw(st.sampled_from([None, time.time()])), source="t",
+                    endpoint=draw(st.sampled_from([name, name, "checkout"])))
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(requests(), st.sampled_from([None, MERCHANT]))
+def test_a_clean_request_verdict_is_the_explaining_paths_own(exchange: Exchange, merchant: str | None) -> None:
+    """The fake judges a request by ``clean_request_verdict`` first: where it answers, it must give the verdict
+    ``judge_exchange`` gives, every field of it; where it does not, nothing is lost (the fake asks the judge)."""
+    options = JudgeOptions(secret=signing.Secret(SECRET), merchant_no=merchant, clock=time.time)
+    fast = fastpath.clean_request_verdict(exchange, options)
+    if fast is not None:
+        assert fast == judge_exchange(exchange, options)
+
+
+def test_the_fake_takes_its_clean_requests_the_fast_way() -> None:
+    """It must not be a way that refuses everything: a conformant request of every endpoint and market."""
+    options = JudgeOptions(secret=signing.Secret(SECRET), merchant_no=MERCHANT, clock=time.time)
+    for name, market in PAIRS:
+        body = dict(EXCHANGES[name, market][0])
+        body["timestamp"] = type(body["timestamp"])(int(time.time() * 1000))
+        body["sign"] = signing.sign(body, SECRET)
+        exchange = Exchange(Request("POST", _url(ENDPOINTS[name], market),
+                                    {"content-type": "application/json", "merchantno": MERCHANT},
+                                    json.dumps(body).encode()), source="t", endpoint=name)
+        fast = fastpath.clean_request_verdict(exchange, options)
+        assert fast is not None and fast == judge_exchange(exchange, options), (name, market)

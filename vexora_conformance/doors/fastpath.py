@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 from hmac import compare_digest
-from itertools import compress
+from itertools import chain, compress
 from typing import Any, NamedTuple
 
 import msgspec
@@ -45,11 +45,12 @@ from ..contract.schema.generate import schema_for
 from ..contract.schema.structs import UNSET, StructChecker, struct_checker
 from ..contract.signing import verify
 from ..contract.signing.reference import canonical_string, md5_hex
-from ..core.exchange import url_path
+from ..core.exchange import NOT_PARSED, Exchange, url_path
 from ..core.jsontext import MAX_DEPTH
 from ..core.records import SKIPPED, Clean, Skipped
 from ..judge.exchange import (
     JudgeOptions,
+    Verdict,
     documented_fields,
     is_json_content_type,
     ok_reply_problem,
@@ -476,8 +477,14 @@ def _by_structs(line: bytes, options: JudgeOptions) -> Clean | BadSign | Skipped
     except _MsgspecError:
         return None
     req = record.request
-    url, text, hint = req.url, req.body, record.endpoint
-    memo = len(line) <= _MEMO_TEXT  # then the URL and the header set are short enough to be remembered
+    return _by_structs_parts(req.url, record.endpoint, req.method, req.headers, req.body, record.time, True,
+                             record.response, options, len(line) <= _MEMO_TEXT)
+
+
+def _by_structs_parts(url: str, hint: str | None, method: str, headers: Any, text: str, time: Any, capture_time: bool,
+                      resp: _Response | None, options: JudgeOptions, memo: bool) -> Clean | BadSign | Skipped | None:
+    """The first tier on one exchange's parts: ``time`` is a capture's (``capture_time``) or epoch seconds;
+    ``memo``: the URL and the header set are short enough to be remembered."""
     key = (url, hint, options.market, options.strict_tables)
     site = _SITES.get(key, _UNSEEN) if memo else _site(*key)
     if site is _UNSEEN:
@@ -488,10 +495,8 @@ def _by_structs(line: bytes, options: JudgeOptions) -> Clean | BadSign | Skipped
     if site is None:
         return SKIPPED if hint is None and not worth_judging(url, text) else None
     endpoint, market, path, plan = site
-    method = req.method
     if method.upper() != "POST":
         return None
-    headers = req.headers
     if memo:  # captures repeat their header sets: each is looked at once
         hkey = tuple(headers.items()) if type(headers) is dict else tuple(headers) if headers is not None else None
         merchant = _HEADERS.get(hkey, _UNSEEN)
@@ -508,7 +513,7 @@ def _by_structs(line: bytes, options: JudgeOptions) -> Clean | BadSign | Skipped
                                 or (options.merchant_no is not None and merchant != options.merchant_no)):
         return None
     try:
-        when = _epoch(record.time)
+        when = _epoch(time) if capture_time else time
     except RecordError:
         return None
 
@@ -535,8 +540,8 @@ def _by_structs(line: bytes, options: JudgeOptions) -> Clean | BadSign | Skipped
         if has_int:  # rendered by the reference (String.valueOf), as the general tier does
             canonical = canonical_string({k[:-1]: v for k, v in zip(checker.prefixes, signed, strict=True)
                                           if v is not UNSET})
-        else:  # non-empty strings only, in signing order: joined in C
-            canonical = "".join(map(str.__add__, compress(checker.prefixes, signed), compress(signed, signed)))
+        else:  # "key=" and value of each non-empty string, in signing order: joined in C
+            canonical = "".join(chain.from_iterable(compress(zip(checker.prefixes, signed, strict=True), signed)))
         bad_sign = not (sign.isascii() and compare_digest(md5_hex(canonical + secret.reveal()), sign))
         if bad_sign:
             # Clean but for the sign, if the rest holds: the diagnosis needs the body as sent (its key order),
@@ -550,7 +555,6 @@ def _by_structs(line: bytes, options: JudgeOptions) -> Clean | BadSign | Skipped
 
     # the answer
     platform = None
-    resp = record.response
     if resp is not None:
         reply = resp.body
         if not reply or ("\\" in reply and ('\\"' in reply or "\\\\" in reply)):
@@ -577,3 +581,31 @@ def _by_structs(line: bytes, options: JudgeOptions) -> Clean | BadSign | Skipped
     if bad_sign:
         return BadSign(clean, _loads(text), sign)
     return clean
+
+
+# --- for the doors that judge one request at a time (the plugin's fake, serve) ---
+
+
+def clean_request_verdict(exchange: Exchange, options: JudgeOptions) -> Verdict | None:
+    """``judge_exchange``'s verdict on a request without an answer, when the general tier proves it clean;
+    None when it does not (then ``judge_exchange`` decides and explains). ``tests/test_fastpath_family.py``
+    holds the two to the same verdict, field for field."""
+    req = exchange.request
+    raw = req.body
+    if exchange.response is not None or req.parsed is not NOT_PARSED or type(raw) is not bytes:
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    fast = _by_structs_parts(req.url, exchange.endpoint, req.method, req.headers, text, exchange.time, False, None,
+                             options, len(raw) + len(req.url) <= _MEMO_TEXT)
+    if fast is None:
+        fast = _accept(exchange.endpoint, req.method, req.url, req.headers, text, None, None, exchange.time, options)
+    if type(fast) is not Clean:
+        return None  # a wrong sign is named by the diagnosis, which the explaining path runs
+    body = _loads(text)
+    if float in map(type, body.values()):
+        return None  # an integer past 64 bits, which orjson reads as a float and the judge as an integer
+    return Verdict(findings=[], endpoint=fast.endpoint, market=fast.market, variant=fast.variant,
+                   merchant_no=fast.merchant_no, trade_no=fast.trade_no, body=body, body_is_object=True)

@@ -150,7 +150,8 @@ def _leaf(src: _Source, schema: dict[str, Any], kinds: set[str]) -> tuple[Any, s
             members.append(Annotated[str, msgspec.Meta(**meta)] if meta else str)
             test = _string_check(src, schema, "v")
             if test is not None:
-                residual.append(f"type(v) is not str or {test}")
+                # only a string has a pattern or format to meet: the guard is left out where nothing else can be
+                residual.append(test if wanted == ["string"] else f"type(v) is not str or {test}")
         elif t == "integer" or (t == "number" and "integer" not in wanted):
             # In a request body a number is taken only when it is an integer: a float's rendering in the sign is
             # the server's JSON library's (the explaining path warns of it), and 3.0 is an integer to JSON
@@ -247,7 +248,7 @@ class _Built:
             else:
                 kind, test = _leaf(src, sub, kinds)
                 if test is not None:
-                    checks.append((prop, test))
+                    checks.append((prop, test if prop in required else f"v is UNSET or {test}"))
             fields.append((prop, kind) if prop in required else (prop, Union[kind, UnsetType], UNSET))  # noqa: UP007
         if forbid:
             # Signing order, sign last: a request body's values come out of the Struct in the order they are
@@ -285,7 +286,7 @@ class _Built:
                 self.sign_test = env["sign_shape"]
                 continue
             lines.append(f"v = {var}.{prop}")
-            lines.append(f"if v is not UNSET and not ({test}): return None")
+            lines.append(f"if not ({test}): return None")
         return lines + [line.replace("o.", f"{var}.") for line in self.if_then]
 
     def nested_check(self) -> Callable[[Any], bool]:

@@ -33,6 +33,7 @@ from ...core.findings import SIGN_KINDS, FailOn, Finding, Kind, Severity
 from ...core.jsontext import json_bytes
 from ...judge.exchange import JudgeOptions, judge_exchange
 from ...judge.session import Session
+from ..fastpath import clean_request_verdict
 from ..notify import TIMEOUT_S, Case, Delivery, deliver_to, judge_case, sender_for
 from ..notify_check import BatteryResult, effect_battery
 from ..state import adapter_from
@@ -182,7 +183,8 @@ class FakeProvider:
             Request(request.method, str(request.url), header_map(request.headers.multi_items()), request.content),
             source=self.source, endpoint=endpoint.name)  # its index is stamped under the lock below
         assert self.session is not None
-        verdict = judge_exchange(exchange, self.session.options)
+        options = self.session.options
+        verdict = clean_request_verdict(exchange, options) or judge_exchange(exchange, options)
         errors = any(f.severity is Severity.ERROR for f in verdict.findings)
         with self._lock:  # the loopback server calls handle from many threads
             findings = self.session.conclude(verdict, self.source, self._count)
