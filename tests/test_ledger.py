@@ -151,3 +151,34 @@ def test_jobs_2_names_the_same_mistakes_as_jobs_1(tmp_path: Path, monkeypatch: p
         reports.append(out.getvalue())
     assert reports[0] == reports[1]
     assert "same as" in reports[0]
+
+
+@given(st.dictionaries(st.text(max_size=6), st.just("v"), max_size=8), st.none() | st.text(max_size=8),
+       st.randoms(use_true_random=False))
+def test_a_patterns_key_is_its_key_set_whatever_the_order_and_the_memo(body: dict[str, Any], merchant: str | None,
+                                                                       rnd: Any) -> None:
+    """The digest of (merchantNo, key set) is remembered per order of the keys as sent; it is the same digest
+    for any order, whether remembered or not."""
+    from vexora_conformance.judge import patterns
+
+    keys = list(body)
+    rnd.shuffle(keys)
+    shuffled = {k: body[k] for k in keys}
+    patterns._KEYS.clear()
+    fresh = patterns.pattern_key(merchant, body)
+    assert patterns.pattern_key(merchant, body) == fresh == patterns.pattern_key(merchant, shuffled)
+    assert fresh == patterns.hashlib.sha256(json.dumps([merchant, sorted(body)]).encode()).digest()
+
+
+def test_the_pattern_key_memo_is_bounded() -> None:
+    from vexora_conformance.judge import patterns
+
+    for i in range(patterns._KEYS_KEPT + 5):
+        patterns.pattern_key("m", {f"k{i}": 1})
+    assert 0 < len(patterns._KEYS) <= patterns._KEYS_KEPT
+    big = {f"k{i}": 1 for i in range(100)}
+    patterns._KEYS.clear()
+    patterns.pattern_key("m", big)  # more keys than a documented body has: not remembered
+    assert len(patterns._KEYS) == 0
+    patterns.pattern_key("m", {"a": 1})
+    assert len(patterns._KEYS) == 1

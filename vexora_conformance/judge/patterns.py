@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..contract import signing
-from ..contract.signing.diagnosis import diagnose, diagnose_known
+from ..contract.signing.diagnosis import COMPILED_MAX_KEYS, diagnose, diagnose_known
 from .exchange import diagnosis_hint
 
 DEFAULT_LIMIT = 20
@@ -25,9 +25,27 @@ MAX_KNOWN = 4  # mistakes remembered per pattern, most recent first
 
 
 def pattern_key(merchant: str | None, body: dict[str, Any]) -> bytes:
-    """A digest of (merchantNo, set of body keys): a hostile body's thousands of keys cost 32 bytes here."""
+    """A digest of (merchantNo, set of body keys): a hostile body's thousands of keys cost 32 bytes here.
+
+    A client sends its keys in one order: the digest of a small body's (merchantNo, keys as sent) is remembered
+    (``_KEYS_KEPT`` of them), since every wrong sign of a capture asks for it."""
+    small = len(body) <= COMPILED_MAX_KEYS and sum(map(len, body)) <= 4096
+    if small:
+        memo = (merchant, *body)
+        found = _KEYS.get(memo)
+        if found is not None:
+            return found
     text = json.dumps([merchant, sorted(body)], ensure_ascii=True)  # ASCII: lone surrogates in keys too
-    return hashlib.sha256(text.encode("ascii")).digest()
+    digest = hashlib.sha256(text.encode("ascii")).digest()
+    if small and (merchant is None or len(merchant) <= 256):
+        if len(_KEYS) >= _KEYS_KEPT:
+            _KEYS.clear()
+        _KEYS[memo] = digest
+    return digest
+
+
+_KEYS_KEPT = 1024
+_KEYS: dict[tuple[str | None, ...], bytes] = {}
 
 
 @dataclass
