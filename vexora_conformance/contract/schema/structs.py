@@ -226,6 +226,10 @@ class _Built:
             sub_types = set(_types(sub))
             if documented is not None and prop not in documented:
                 kind: Any = UnsetType  # a field the tables do not document: present, it is not for the fast path
+            elif "object" in sub_types and "object" not in kinds:
+                kind, test = _leaf(src, sub, kinds)  # its other types only (a request body's values are scalars)
+                if test is not None:
+                    checks.append((prop, test if prop in required else f"v is UNSET or {test}"))
             elif "object" in sub_types:
                 if depth > 0 or not sub_types <= {"object", "null"} or "properties" not in sub:
                     raise Declined("a nested object of another shape")
@@ -341,7 +345,7 @@ def struct_checker(name: str, documented: frozenset[str] | None = None, request:
     """
     schema = load_schema(name)
     # "float": a number may be one (an answer's amounts); "array": an empty list (an answer's payments)
-    kinds = {"string", "integer", "number"} if request else {*_SCALARS, "number", "float", "array"}
+    kinds = {"string", "integer", "number"} if request else {*_SCALARS, "number", "float", "array", "object"}
     try:
         built = _Built(schema, kinds, documented, name.replace("/", "_").replace("-", "_").replace(".", "_"),
                        forbid=request)

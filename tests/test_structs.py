@@ -1,0 +1,139 @@
+"""The Structs generated from the schemas against jsonschema: what a Struct accepts, the schema accepts.
+
+``contract.schema.structs`` turns each bundled schema into a msgspec decoder and the checks left after it. It
+may refuse a valid body (it narrows: floats in a request, lists in an answer, a value of no declared type), but
+what it accepts must be valid for jsonschema's Draft 2020-12 validator with formats asserted - an
+implementation that is not ours. Bodies come from the public strategies (valid and labelled-defective) of every
+endpoint and market, then bent.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vexora_conformance.contract.registry import ENDPOINTS
+from vexora_conformance.contract.schema.compile import load_schema, validator
+from vexora_conformance.contract.schema.generate import schema_for, schema_names
+from vexora_conformance.contract.schema.structs import struct_checker
+from vexora_conformance.strategies import invalid_bodies, valid_bodies
+
+SECRET = "structs-secret"
+SENT = [e for e in ENDPOINTS.values() if e.sent_by_merchant]
+PAIRS = [(e.name, m) for e in SENT for m in e.spec.markets] + [(e.name, "argentina") for e in SENT]
+BENDS = [
+    lambda b: b,
+    lambda b: {**b, next(iter(b)): 12345},
+    lambda b: {**b, next(iter(b)): 1.5},
+    lambda b: {**b, next(iter(b)): None},
+    lambda b: {**b, next(iter(b)): ""},
+    lambda b: {**b, next(iter(b)): {"a": "b"}},
+    lambda b: {k: v for k, v in list(b.items())[1:]},
+    lambda b: {**b, "extra": "x"},
+]
+
+
+def _accepted(name: str, text: str, request: bool) -> bool:
+    checker = struct_checker(name, None, request)
+    assert checker is not None
+    try:
+        decoded = checker.decode(text)
+    except msgspec.MsgspecError:
+        return False
+    checked = checker.check(decoded, text)
+    return checked is not None and (not request or checker.sign_shape(checked[0][-1]))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(PAIRS).flatmap(lambda p: st.tuples(
+    st.just(p), valid_bodies(secret=SECRET, endpoint=p[0], market=p[1]) |
+    invalid_bodies(SECRET, endpoint=p[0], market=p[1]).map(lambda m: m[1]))), st.sampled_from(BENDS),
+    st.booleans())
+def test_what_a_request_struct_accepts_jsonschema_accepts(case: Any, bend: Any, strict: bool) -> None:
+    (name, market), body = case
+    body = bend(body)
+    schema = schema_for(name, ENDPOINTS[name].contract(market).variant, "request-body", strict)
+    if schema is None or struct_checker(schema, None, True) is None:
+        return
+    if _accepted(schema, json.dumps(body), True):
+        assert validator(schema).is_valid(body), (schema, body)
+
+
+def _data(a: dict[str, Any]) -> dict[str, Any]:
+    data = a.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+ANSWER_BENDS = [
+    lambda a: a,
+    lambda a: {**a, "code": "0000", "data": None},
+    lambda a: {**a, "code": "0000", "data": {}},
+    lambda a: {**a, "code": 0},
+    lambda a: {**a, "success": "yes", "timestamp": 1.5},
+    lambda a: {**a, "msg": None},
+    lambda a: {**a, "data": {**_data(a), "paymentUrl": "not a url"}},
+    lambda a: {**a, "data": {**_data(a), "paymentUrl": "https://pay.example/x", "paymentLink": 1}},
+    lambda a: {**a, "data": {k: v for k, v in list(_data(a).items())[1:]}},
+    lambda a: {**a, "data": {**_data(a), "status": ["x"]}},
+]
+ANSWERS = [n for n in schema_names() if "response-body" in n]
+
+
+def _answer_sample(name: str) -> dict[str, Any]:
+    """A document close to the schema: each declared property with a value of its first type."""
+    def value(schema: dict[str, Any]) -> Any:
+        t = schema.get("type")
+        t = t[0] if isinstance(t, list) else t
+        if "enum" in schema:
+            return schema["enum"][0]
+        if t == "object":
+            return {k: value(v) for k, v in schema.get("properties", {}).items()}
+        if schema.get("format") == "uri" or "http" in schema.get("pattern", ""):
+            return "https://pay.example/o/1"
+        return {"string": "0000" if "code" in schema.get("description", "").lower() else "s", "integer": 1,
+                "number": 1.5, "boolean": True, "null": None, "array": []}.get(t, "s")
+
+    return {k: value(v) for k, v in load_schema(name).get("properties", {}).items()}
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(ANSWERS), st.sampled_from(ANSWER_BENDS))
+def test_what_an_answer_struct_accepts_jsonschema_accepts(name: str, bend: Any) -> None:
+    if struct_checker(name, None, False) is None:
+        return
+    answer = bend(_answer_sample(name))
+    if _accepted(name, json.dumps(answer), False):
+        assert validator(name).is_valid(answer), (name, answer)
+
+
+def test_a_repeated_key_is_counted_out() -> None:
+    """A decoder keeps the last value of a repeated key: the quote count the check compares refuses it."""
+    name = "mexico/checkout-response-body"
+    text = json.dumps(_answer_sample(name))
+    assert _accepted(name, text, False)
+    assert not _accepted(name, text[:-1] + ', "msg": "again"}', False)
+    assert not _accepted(name, text.replace('"data": {', '"data": {"status": "x", '), False)
+
+
+@pytest.mark.parametrize("schema, why", [
+    ({"type": "object", "properties": {"a": {"type": "string"}}, "not": {}}, "a keyword it does not model"),
+    ({"type": "object", "anyOf": [{"required": ["a"]}], "properties": {"a": {"type": "string"}}},
+     "anyOf over the whole body"),
+    ({"type": "array"}, "a body that is not an object"),
+    ({"type": "object", "properties": {"a": {"type": "integer", "minimum": 0.5}}}, "a bound that is not an integer"),
+])
+def test_a_schema_it_does_not_model_is_declined(schema: dict[str, Any], why: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from vexora_conformance.contract.schema import structs
+
+    monkeypatch.setattr(structs, "load_schema", lambda name: schema)
+    struct_checker.cache_clear()
+    try:
+        assert struct_checker("toy", None, False) is None, why
+    finally:
+        struct_checker.cache_clear()
