@@ -137,3 +137,31 @@ def test_a_schema_it_does_not_model_is_declined(schema: dict[str, Any], why: str
         assert struct_checker("toy", None, False) is None, why
     finally:
         struct_checker.cache_clear()
+
+
+def test_long_accepted_strings_are_not_remembered() -> None:
+    """Accepted URLs and e-mails are remembered to be parsed once (256 per field), but not long ones: a capture of
+    distinct megabyte URLs would otherwise keep hundreds of megabytes. Both generated checkers."""
+    import gc
+    import tracemalloc
+
+    from vexora_conformance.contract.schema.compile import acceptor
+
+    name = "mexico/checkout-request-body"
+    checker = struct_checker(name, None, True)
+    assert checker is not None
+    accept = acceptor(name)
+    base = {"sign": "0" * 32, "timestamp": "1764000000000", "tradeNo": "T1", "amount": "1"}
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(300):
+        body = {**base, "notifyUrl": f"https://m.example/{i}/" + "a" * 20_000}
+        text = json.dumps(body)
+        assert accept(body)
+        assert checker.check(checker.decode(text), text) is not None
+        del body, text
+    gc.collect()
+    kept = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert kept < 1_000_000, kept  # 300 x 20 KB would be 6 MB

@@ -587,7 +587,7 @@ def _by_structs_parts(url: str, hint: str | None, method: str, headers: Any, tex
 
 
 def clean_request_verdict(exchange: Exchange, options: JudgeOptions) -> Verdict | None:
-    """``judge_exchange``'s verdict on a request without an answer, when the general tier proves it clean;
+    """``judge_exchange``'s verdict on a request without an answer, when either tier proves it clean;
     None when it does not (then ``judge_exchange`` decides and explains). ``tests/test_fastpath_family.py``
     holds the two to the same verdict, field for field."""
     req = exchange.request

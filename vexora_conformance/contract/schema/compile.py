@@ -469,6 +469,7 @@ _PY_TYPES = {"string": "str", "object": "dict", "array": "list", "boolean": "boo
 
 
 _CACHED = 256  # accepted strings remembered per checked field: captures repeat URLs, amounts, e-mails
+_CACHED_LENGTH = 512  # ... of at most this many characters: 256 hostile megabyte URLs are not kept
 
 
 def _emit_node(src: _Source, schema: dict[str, Any], var: str, depth: int) -> None:
@@ -510,7 +511,7 @@ def _emit_node(src: _Source, schema: dict[str, Any], var: str, depth: int) -> No
             ok = src.name(set())
             src.emit(depth, f"if {guard}{var} not in {ok}:")
             src.emit(depth + 1, f"if {' or '.join(string_checks)}: return False")
-            src.emit(depth + 1, f"if len({ok}) < {_CACHED}: {ok}.add({var})")
+            src.emit(depth + 1, f"if len({ok}) < {_CACHED} and len({var}) <= {_CACHED_LENGTH}: {ok}.add({var})")
         else:
             src.emit(depth, f"if {guard}({' or '.join(string_checks)}): return False")
     for keyword, op in (("minimum", "<"), ("maximum", ">")):

@@ -9,12 +9,13 @@ constant, an ``anyOf`` of required names, advice. Like ``compile.fast_accept``
 it only *accepts*: a schema keyword or type it does not model makes it decline
 the whole schema (None), and any part it cannot decide (a value of a type it
 narrowed away, such as a float) fails the decoding, so the caller hands the
-record to the explaining path. ``tests/test_fastpath.py`` holds it, through
-``doors.fastpath``, to the explaining path's verdicts on every endpoint's traffic.
+record to the explaining path. ``tests/test_structs.py`` holds what it accepts to
+jsonschema's verdict; ``tests/test_fastpath.py`` and ``tests/test_fastpath_family.py``
+hold it, through ``doors.fastpath``, to the explaining path's on every endpoint's traffic.
 
-Duplicate keys are not seen by a decoder (the last value wins); ``quotes`` gives
-the number of quotes the object has when written with each key once, which the
-caller compares with the text's own count (see ``doors.fastpath``).
+Duplicate keys are not seen by a decoder (the last value wins): the generated check
+counts the quotes the object has when written with each key once and compares them
+with the text's own count (the text has no escaped quote: the caller sees to that).
 """
 
 from __future__ import annotations
@@ -29,11 +30,10 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 
 from ..signing.reference import SIGN_KEY, java_order_key
-from .compile import FORMATS, _compile, ecma_regex, load_schema
+from .compile import _CACHED, _CACHED_LENGTH, FORMATS, _compile, ecma_regex, load_schema
 
 UNSET = msgspec.UNSET
 UnsetType = msgspec.UnsetType
-_CACHED = 256  # accepted strings remembered per checked field (as compile.fast_accept): URLs, e-mails repeat
 _SCALARS = {"string": str, "integer": int, "boolean": bool, "null": type(None)}
 _DIGITS = re.compile(r"\^\[0-9\](\+|\{(\d+)\}|\{(\d+),(\d+)\})\$")  # ^[0-9]+$, ^[0-9]{n}$, ^[0-9]{n,m}$
 _NODE_KEYWORDS = {"type", "enum", "pattern", "format", "minLength", "maxLength", "minimum", "maximum",
@@ -57,23 +57,18 @@ class StructChecker:
     prefixes: tuple[str, ...]  # "key=" for each signed field of a request body, in signing order
     sign_shape: Callable[[str], bool]  # the sign field's pattern and format
     digest_is_shape: bool  # that pattern is exactly a lowercase MD5 digest's: a verified sign needs no look
-    fields: frozenset[str]
 
 
 class _Source:
-    """Generated statements and the names they refer to (as ``compile._Source``, for Structs)."""
+    """The names generated code refers to: one namespace for an object and the objects nested in it."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.env: dict[str, Any] = {"UNSET": UNSET, "_formats": FORMATS, "_holds": _holds}
+        self.env: dict[str, Any] = {"UNSET": UNSET, "UnsetType": UnsetType, "_formats": FORMATS, "_holds": _holds}
 
     def name(self, value: Any) -> str:
         key = f"_c{len(self.env)}"
         self.env[key] = value
         return key
-
-    def emit(self, depth: int, text: str) -> None:
-        self.lines.append("    " * depth + text)
 
 
 def _holds(check: Any, value: Any) -> bool:
@@ -124,7 +119,8 @@ def _string_check(src: _Source, schema: dict[str, Any], var: str) -> str | None:
     test = " and ".join(tests)
     if cacheable:  # a repeated URL or e-mail is not parsed again (a bounded set, as compile.fast_accept)
         ok = src.name(set())
-        return f"({var} in {ok} or (({test}) and (len({ok}) >= {_CACHED} or {ok}.add({var}) is None)))"
+        keep = f"(len({ok}) >= {_CACHED} or len({var}) > {_CACHED_LENGTH} or {ok}.add({var}) is None)"
+        return f"({var} in {ok} or (({test}) and {keep}))"
     return f"({test})"
 
 
@@ -303,7 +299,6 @@ class _Built:
     def function(self) -> Callable[[Any, str], Any]:
         """``check(o, text)``: None unless ``o``, decoded from ``text``, had each key once and meets every check
         left; else the top object's values in field order (sign last), and whether one is an integer."""
-        self.src.env["UnsetType"] = UnsetType
         lines = ["n = 0", *self.quote_lines("o", "n", ""), "if text.count('\"') != n: return None",
                  *self.check_lines("o"), "return vals, int in types"]
         code = "def check(o, text):\n" + "".join(f"    {line}\n" for line in lines)
@@ -360,5 +355,4 @@ def struct_checker(name: str, documented: frozenset[str] | None = None, request:
     sign_rule = schema.get("properties", {}).get(SIGN_KEY, {})
     digest_is_shape = {k: v for k, v in sign_rule.items() if k not in _ANNOTATIONS and not k.startswith("x-")} == \
         {"type": "string", "pattern": _MD5_HEX}
-    return StructChecker(msgspec.json.Decoder(built.cls).decode, check, prefixes, built.sign_test, digest_is_shape,
-                         frozenset(built.names))
+    return StructChecker(msgspec.json.Decoder(built.cls).decode, check, prefixes, built.sign_test, digest_is_shape)
