@@ -322,3 +322,19 @@ def test_the_fake_takes_its_clean_requests_the_fast_way() -> None:
                                     json.dumps(body).encode()), source="t", endpoint=name)
         fast = fastpath.clean_request_verdict(exchange, options)
         assert fast is not None and fast == judge_exchange(exchange, options), (name, market)
+
+
+def test_a_request_with_big_headers_is_judged_without_being_remembered() -> None:
+    """serve hands the fake what the network sent: a client that sends a new large header every time must not
+    fill the memory of header sets."""
+    options = JudgeOptions(secret=signing.Secret(SECRET), merchant_no=MERCHANT, clock=time.time)
+    body = dict(EXCHANGES["checkout", "mexico"][0])
+    body["timestamp"] = str(int(time.time() * 1000))
+    body["sign"] = signing.sign(body, SECRET)
+    fastpath._HEADERS.clear()
+    for i in range(3):
+        headers = {"content-type": "application/json", "merchantno": MERCHANT, "x-pad": f"{i}" + "p" * 9000}
+        exchange = Exchange(Request("POST", _url(ENDPOINTS["checkout"], "mexico"), headers, json.dumps(body).encode()),
+                            source="t", endpoint="checkout")
+        assert fastpath.clean_request_verdict(exchange, options) == judge_exchange(exchange, options)
+    assert not fastpath._HEADERS

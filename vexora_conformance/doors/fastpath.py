@@ -598,10 +598,12 @@ def clean_request_verdict(exchange: Exchange, options: JudgeOptions) -> Verdict 
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    fast = _by_structs_parts(req.url, exchange.endpoint, req.method, req.headers, text, exchange.time, False, None,
-                             options, len(raw) + len(req.url) <= _MEMO_TEXT)
+    headers = req.headers  # from the network in serve: a header set is remembered only when it is small
+    memo = len(raw) + len(req.url) + sum(map(len, headers)) + sum(map(len, headers.values())) <= _MEMO_TEXT
+    fast = _by_structs_parts(req.url, exchange.endpoint, req.method, headers, text, exchange.time, False, None,
+                             options, memo)
     if fast is None:
-        fast = _accept(exchange.endpoint, req.method, req.url, req.headers, text, None, None, exchange.time, options)
+        fast = _accept(exchange.endpoint, req.method, req.url, headers, text, None, None, exchange.time, options)
     if type(fast) is not Clean:
         return None  # a wrong sign is named by the diagnosis, which the explaining path runs
     body = _loads(text)
