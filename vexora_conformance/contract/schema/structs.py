@@ -90,7 +90,10 @@ def _known(schema: dict[str, Any], allowed: set[str]) -> None:
 def _types(schema: dict[str, Any]) -> list[str]:
     t = schema.get("type")
     if t is None:
-        raise Declined("a value without a type")
+        if any(k not in _ANNOTATIONS and not k.startswith("x-vexora-") for k in schema):
+            raise Declined("a value without a type, with rules")
+        # Any value at all (a page's field of unknown type): taken when it is a scalar, whose quotes are known.
+        return ["string", "integer", "number", "boolean", "null"]
     return [t] if isinstance(t, str) else list(t)
 
 
