@@ -303,7 +303,7 @@ def requests(draw: st.DrawFn) -> Exchange:
                     endpoint=draw(st.sampled_from([name, name, "checkout"])))
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(requests(), st.sampled_from([None, MERCHANT]))
 def test_a_clean_request_verdict_is_the_explaining_paths_own(exchange: Exchange, merchant: str | None) -> None:
     """The fake judges a request by ``clean_request_verdict`` first: where it answers, it must give the verdict
