@@ -255,7 +255,7 @@ class _Built:
             fields.append((prop, kind) if prop in required else (prop, Union[kind, UnsetType], UNSET))  # noqa: UP007
         if forbid:
             # Signing order, sign last: a request body's values come out of the Struct in the order they are
-            # signed in (and as required fields cannot follow optional ones in a Struct, order is by keyword).
+            # signed in (kw_only lets a required field follow an optional one).
             fields.sort(key=lambda f: (f[0] == SIGN_KEY, java_order_key(f[0])))
         self.cls = msgspec.defstruct(name, fields, forbid_unknown_fields=forbid, kw_only=True)
         self.names = tuple(f[0] for f in fields)
@@ -290,7 +290,8 @@ class _Built:
                 continue
             lines.append(f"v = {var}.{prop}")
             lines.append(f"if not ({test}): return None")
-        return lines + [line.replace("o.", f"{var}.") for line in self.if_then]
+        assert var == "o" or not self.if_then  # an if/then is only at the top, whose function's argument is o
+        return lines + self.if_then
 
     def nested_check(self) -> Callable[[Any], bool]:
         """A nested object's checks left after decoding, as a predicate."""
