@@ -129,7 +129,11 @@ class BoundedHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         try:
-            self._route()
+            body = self._body()
+            if body is None:
+                return
+            target = origin_form(self.path)
+            self._route(body, target, target.split("?", 1)[0])
         except (TimeoutError, ConnectionError):
             self.close_connection = True
         except Exception as exc:  # the last net: a bug of ours must still give the client an answer
@@ -140,8 +144,13 @@ class BoundedHandler(BaseHTTPRequestHandler):
                 self._json(500, {"code": "5000", "msg": f"internal error in vexora-conformance {self.door}; please "
                                                         "report it"})
 
-    def _route(self) -> None:
+    def _route(self, body: bytes, target: str, path: str) -> None:
+        """Answer a request whose body was read: ``target`` in origin form, ``path`` without its query."""
         raise NotImplementedError
+
+    def _findings(self, report: Any) -> None:
+        """``GET /__vexora__/findings``: the run's summary and its findings so far (serve, proxy and listen)."""
+        self._json(200, {"summary": report.summary(), "findings": [f.to_dict() for f in report.findings]})
 
 
 class BoundedServer(ThreadingHTTPServer):

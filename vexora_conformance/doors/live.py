@@ -12,23 +12,17 @@ from ..core.outcome import Outcome
 from ..core.text import one_line
 from . import wire
 from .fake.record import RunRecord
-from .httpdoor import CONTROL, ArrivalOrder, BoundedHandler, BoundedServer, origin_form
+from .httpdoor import CONTROL, ArrivalOrder, BoundedHandler, BoundedServer
 from .recording import Recorder
 
 
 class LiveHandler(BoundedHandler):
     server: LiveServer
 
-    def _route(self) -> None:
-        body = self._body()
-        if body is None:
-            return
-        target = origin_form(self.path)
-        path = target.split("?", 1)[0]
+    def _route(self, body: bytes, target: str, path: str) -> None:
         if path.startswith(CONTROL):
             if path == CONTROL + "findings" and self.command == "GET":
-                report = self.server.report()
-                self._json(200, {"summary": report.summary(), "findings": [f.to_dict() for f in report.findings]})
+                self._findings(self.server.report())
             else:
                 self._json(404, {"error": f"the {self.door}'s own endpoint: GET {CONTROL}findings"})
             return

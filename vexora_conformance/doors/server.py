@@ -29,7 +29,6 @@ from .httpdoor import (
     CONTROL,
     BoundedHandler,
     BoundedServer,
-    origin_form,
     run_until_signal,
     visible,
 )
@@ -106,12 +105,7 @@ class Handler(BoundedHandler):
     server: VexoraServer
     door = "serve"
 
-    def _route(self) -> None:
-        body = self._body()
-        if body is None:
-            return
-        target = origin_form(self.path)
-        path = target.split("?", 1)[0]
+    def _route(self, body: bytes, target: str, path: str) -> None:
         if path.startswith(CONTROL):
             self._control(path[len(CONTROL):], body)
         elif _PROVIDER.match(path):
@@ -144,8 +138,7 @@ class Handler(BoundedHandler):
     def _control(self, what: str, body: bytes) -> None:
         fake = self.server.fake
         if what == "findings" and self.command == "GET":
-            report = self.server.record.report()
-            self._json(200, {"summary": report.summary(), "findings": [f.to_dict() for f in report.findings]})
+            self._findings(self.server.record.report())
         elif what == "scenario" and self.command == "POST":
             try:
                 outcome, times = parse_scenario(json.loads(body or b"null"))
