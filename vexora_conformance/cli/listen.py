@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import IO
 
-from ..core.errors import os_reason
 from .common import UsageErrorWithUsage, scale, seconds, secret_options
-from .live import live_options, open_report_file, recorder_for
+from .live import live_options, run_live
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,10 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from ..core.findings import FailOn
     from ..core.urls import http_url_problem
-    from ..doors.fake.record import finish_run
-    from ..doors.httpdoor import run_until_signal
     from ..doors.relay import RelayServer
     from ..judge.exchange import JudgeOptions
     from .credentials import resolve_secret
@@ -42,14 +38,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         raise UsageErrorWithUsage(f"the handler {args.forward_to[:80]!r} is not a usable http(s) URL: {problem}")
     secret = resolve_secret(args.secret_env, args.secret_file,
                             instead="the relay verifies each notification's sign with it")
-    report_file = open_report_file(args.report)
-    recorder = recorder_for(args, err)
-    try:
-        server = RelayServer(args.listen, args.forward_to, JudgeOptions(secret=secret), recorder=recorder,
-                             live=None if args.quiet else err, verbose=args.verbose, timeout=args.timeout,
-                             retry_locally=args.retry_locally, scale=args.notify_retry_scale)
-    except OSError as exc:
-        host, number = args.listen
-        raise UsageErrorWithUsage(f"cannot listen on {host}:{number}: {os_reason(exc)}") from None
-    run_until_signal(server, ready=lambda: print(server.base_url, file=out, flush=True))
-    return finish_run("listen", server, report_file, args.format, out, err, FailOn(args.fail_on))
+    return run_live("listen", lambda recorder: RelayServer(
+        args.listen, args.forward_to, JudgeOptions(secret=secret), recorder=recorder,
+        live=None if args.quiet else err, verbose=args.verbose, timeout=args.timeout,
+        retry_locally=args.retry_locally, scale=args.notify_retry_scale), args, out, err)

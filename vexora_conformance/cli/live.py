@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import IO, Any
 
 from ..core.errors import InputError, os_reason
@@ -60,3 +61,22 @@ def recorder_for(args: argparse.Namespace, err: IO[str]) -> Any:
         return Recorder(args.record, Rewriter(Redactor(), fixture))
     except OSError as exc:
         raise InputError(f"cannot write the recording: {os_reason(exc)}", source=args.record) from None
+
+
+def run_live(door: str, make_server: Callable[[Any], Any], args: argparse.Namespace, out: IO[str],
+             err: IO[str]) -> int:
+    """Open the report and the recording, start the door's server (``make_server(recorder)``) on ``--listen``,
+    print its base URL once it catches SIGINT/SIGTERM, and at the signal write the report: the exit code."""
+    from ..core.findings import FailOn
+    from ..doors.fake.record import finish_run
+    from ..doors.httpdoor import run_until_signal
+
+    report_file = open_report_file(args.report)
+    recorder = recorder_for(args, err)
+    try:
+        server = make_server(recorder)
+    except OSError as exc:
+        host, number = args.listen
+        raise UsageErrorWithUsage(f"cannot listen on {host}:{number}: {os_reason(exc)}") from None
+    run_until_signal(server, ready=lambda: print(server.base_url, file=out, flush=True))
+    return finish_run(door, server, report_file, args.format, out, err, FailOn(args.fail_on))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import IO
 
-from ..core.errors import os_reason
 from .common import UsageErrorWithUsage, market_option, seconds, secret_options
-from .live import live_options, open_report_file, recorder_for
+from .live import live_options, run_live
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,10 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from ..core.findings import FailOn
     from ..core.urls import http_url_problem
-    from ..doors.fake.record import finish_run
-    from ..doors.httpdoor import run_until_signal
     from ..doors.proxy import ProxyServer
     from ..judge.exchange import JudgeOptions
     from .credentials import resolve_secret
@@ -46,13 +42,6 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         args.secret_env, args.secret_file, instead="or --no-sign-check to judge without checking signatures")
     options = JudgeOptions(secret=secret, merchant_no=args.merchant_no, strict_tables=args.strict_tables,
                            market=args.market)
-    report_file = open_report_file(args.report)
-    recorder = recorder_for(args, err)
-    try:
-        server = ProxyServer(args.listen, args.upstream, options, recorder=recorder,
-                             live=None if args.quiet else err, verbose=args.verbose, timeout=args.upstream_timeout)
-    except OSError as exc:
-        host, number = args.listen
-        raise UsageErrorWithUsage(f"cannot listen on {host}:{number}: {os_reason(exc)}") from None
-    run_until_signal(server, ready=lambda: print(server.base_url, file=out, flush=True))
-    return finish_run("proxy", server, report_file, args.format, out, err, FailOn(args.fail_on))
+    return run_live("proxy", lambda recorder: ProxyServer(
+        args.listen, args.upstream, options, recorder=recorder, live=None if args.quiet else err,
+        verbose=args.verbose, timeout=args.upstream_timeout), args, out, err)
