@@ -353,10 +353,10 @@ def _timestamp_seconds(value: Any) -> float | None:
     return None
 
 
-def _skew(body: dict[str, Any], when: float | None, options: JudgeOptions) -> float | None:
-    """Seconds between the body's timestamp and the time of sending, when both are known."""
+def _skew(timestamp: Any, when: float | None, options: JudgeOptions) -> float | None:
+    """Seconds between a body's timestamp value and the time of sending, when both are known."""
     reference = when if when is not None else (options.clock() if options.clock else None)
-    sent = _timestamp_seconds(body.get("timestamp"))
+    sent = _timestamp_seconds(timestamp)
     return None if reference is None or sent is None else sent - reference
 
 
@@ -366,14 +366,13 @@ def skew_exceeded(body: dict[str, Any], when: float | None, options: JudgeOption
 
 def timestamp_skew_exceeded(timestamp: Any, when: float | None, options: JudgeOptions) -> bool:
     """``skew_exceeded`` on the body's timestamp value alone (None: the body has none)."""
-    reference = when if when is not None else (options.clock() if options.clock else None)
-    sent = _timestamp_seconds(timestamp)
-    return reference is not None and sent is not None and abs(sent - reference) > options.skew_window_s
+    gap = _skew(timestamp, when, options)
+    return gap is not None and abs(gap) > options.skew_window_s
 
 
 def _check_skew(ep: Endpoint, body: dict[str, Any], when: float | None, options: JudgeOptions,
                 found: list[Finding]) -> None:
-    gap = _skew(body, when, options)
+    gap = _skew(body.get("timestamp"), when, options)
     if gap is not None and abs(gap) > options.skew_window_s:
         direction = "ahead of" if gap > 0 else "behind"
         found.append(ep.rule(Kind.TIMESTAMP_SKEW).finding(
