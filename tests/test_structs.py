@@ -165,3 +165,34 @@ def test_long_accepted_strings_are_not_remembered() -> None:
     kept = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert kept < 1_000_000, kept  # 300 x 20 KB would be 6 MB
+
+
+_URL_TAILS = st.text(alphabet="ab.-_~/:?#%\\ \t\u00e9\u3000!0" + "x" * 5, max_size=70)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["http://", "https://", "https:/", "ftp://", "HTTP://", ""]), _URL_TAILS)
+def test_a_url_the_plain_regex_takes_meets_the_pattern_and_the_format(prefix: str, tail: str) -> None:
+    """The one-regex case of a page's URL field never takes a value the field's pattern or its format (as
+    jsonschema asserts it) refuses."""
+    import jsonschema
+
+    from vexora_conformance.contract.schema.compile import format_checker
+    from vexora_conformance.contract.schema.structs import _PLAIN_URLS
+
+    value = prefix + tail
+    for pattern, plain in _PLAIN_URLS.items():
+        if plain.match(value):
+            field = {"type": "string", "pattern": pattern, "format": "uri"}
+            assert jsonschema.Draft202012Validator(field, format_checker=format_checker()).is_valid(value), value
+
+
+def test_the_plain_url_regex_takes_the_common_form_and_refuses_what_the_format_refuses() -> None:
+    from vexora_conformance.contract.schema.structs import _PLAIN_URLS
+
+    plain = _PLAIN_URLS["^https?://[^\\s\\\\]+$"]
+    assert plain.match("https://cashier.vexora.example/#/order/12")
+    assert plain.match("http://a.b")
+    for refused in ["https://", "https://.a/", "https://a..b/", "https://" + "a" * 64 + "/", "https://a b/",
+                    "https://a/b\\c", "https://a:80/", "ftp://a/"]:
+        assert not plain.match(refused), refused

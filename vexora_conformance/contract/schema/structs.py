@@ -40,6 +40,12 @@ _NODE_KEYWORDS = {"type", "enum", "pattern", "format", "minLength", "maxLength",
                   "required", "properties", "anyOf", "x-vexora-should"}
 _ANNOTATIONS = {"description", "title", "$schema", "$id"}
 _MD5_HEX = "^[0-9a-f]{32}$"
+# The pages' URL patterns, each with a regex of the plain URLs that both it and the "uri" format accept
+# (compile.is_uri's fast case): a host of 1 to 63 of _PLAIN_URI's host characters, not starting with a dot and
+# without "..", then nothing or a path of printable ASCII without a backslash.
+_PLAIN_HOST = r"(?!\.)(?!(?:[^/]*\.\.|[^/]{64}))[A-Za-z0-9._~-]+(?:/[!-\[\]-~]*)?\Z"
+_PLAIN_URLS = {"^https?://[^\\s\\\\]+$": re.compile("https?://" + _PLAIN_HOST),
+               "^https://[^\\s\\\\]+$": re.compile("https://" + _PLAIN_HOST)}
 
 
 class Declined(Exception):
@@ -120,6 +126,9 @@ def _string_check(src: _Source, schema: dict[str, Any], var: str) -> str | None:
     if not tests:
         return None
     test = " and ".join(tests)
+    plain = _PLAIN_URLS.get(schema.get("pattern")) if schema.get("format") == "uri" else None
+    if plain is not None:  # the pages' URL fields: a plain URL meets the pattern and the format, by one regex
+        test = f"{src.name(plain.match)}({var}) is not None or ({test})"
     if cacheable:  # a repeated URL or e-mail is not parsed again (a bounded set, as compile.fast_accept)
         ok = src.name(set())
         keep = f"(len({ok}) >= {_CACHED} or len({var}) > {_CACHED_LENGTH} or {ok}.add({var}) is None)"
