@@ -12,11 +12,14 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from ..contract.registry import ENDPOINTS
 from ..core.findings import Finding
 from .exchange import Verdict, complete_diagnosis
 from .patterns import DEFAULT_LIMIT, DiagnosisMemory
 from .seen import FirstSeen
-from .session import Session, trade_space
+from .session import Session
+
+_SPACES = {name: endpoint.trade_no_space for name, endpoint in ENDPOINTS.items()}  # session.trade_space, as a table
 
 
 @dataclass
@@ -50,17 +53,22 @@ class Ledger(Session):
     def remember(self, endpoint: str, merchant: str | None, trade_no: str | None, platform: str | None,
                  source: str, index: int) -> list[Finding]:
         """``observe_keys`` for a clean record (its body is an object): the same findings, on the path every
-        clean record of a capture takes."""
+        clean record of a capture takes (so it reads no more than it must)."""
         if self.options.secret is None and not self.warned_unchecked:
             return self.observe_keys(endpoint, True, merchant, trade_no, platform, source, index)
-        space = trade_space(endpoint)
-        key = _trade_key(merchant, space, trade_no) if space is not None and trade_no is not None else None
-        if key is None and platform is None:
+        space = _SPACES[endpoint] if trade_no is not None else None
+        if space is None and platform is None:
             self.arrivals += 1
             return []
-        position = self._position(source, index)
+        runs = self._runs
+        if not runs or runs[-1][1] != source:
+            self.begin(source)
+        position = runs[-1][0] + index
+        if position >= self._next:
+            self._next = position + 1
         first_trade = first_platform = None
-        if key is not None:
+        if space is not None:
+            key = f"{space}\0{trade_no}" if merchant is None else f"{space}:{len(merchant)}:{merchant}{trade_no}"
             first_trade = self._trade.first(key, position)
         if platform is not None:
             first_platform = self._platform.first(platform, position)
@@ -101,5 +109,6 @@ class Ledger(Session):
 
 def _trade_key(merchant: str | None, space: str, trade_no: str) -> str:
     """One text per (merchant, space, tradeNo): the length prefix keeps ("ab", "c") apart from ("a", "bc"), and a
-    request without a merchantNo header apart from every merchant's; the space is one of a few fixed words."""
+    request without a merchantNo header apart from every merchant's; the space is one of a few fixed words.
+    (``Ledger.remember`` writes the same text inline: it runs for every clean record.)"""
     return f"{space}\0{trade_no}" if merchant is None else f"{space}:{len(merchant)}:{merchant}{trade_no}"

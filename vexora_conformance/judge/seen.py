@@ -13,47 +13,52 @@ import hashlib
 from array import array
 
 LONG_KEY = 96  # bytes: longer keys are remembered by their digest
+# 30 bits of the hash are kept: an int of one internal digit is made and compared without CPython's slow
+# multi-digit paths (half the cost of a lookup); a hit is confirmed against the key's bytes all the same.
+_HASH_BITS = (1 << 30) - 1
 
 
 class FirstSeen:
     """``first(key, position)``: the position where ``key`` was first seen, or None (and remember it here)."""
 
-    __slots__ = ("_blob", "_ends", "_hashes", "_mask", "_positions", "_slots")
+    __slots__ = ("_blob", "_mask", "_rows", "_slots")
 
     def __init__(self) -> None:
         self._mask = 1023
         self._slots = array("i", bytes(4 * 1024))  # entry number + 1; 0 is a free slot
-        self._hashes = array("q")
-        self._positions = array("q")
-        self._ends = array("q")  # entry e's bytes are _blob[_ends[e - 1]:_ends[e]]
+        # Entry e is _rows[3e:3e+3]: its hash, its position, and where its bytes end in _blob (they start where
+        # entry e - 1's end). One array: a new key is one extend, not three appends.
+        self._rows = array("q")
         self._blob = bytearray()
 
     def __len__(self) -> int:
-        return len(self._positions)
+        return len(self._rows) // 3
 
     def first(self, key: str, position: int) -> int | None:
-        data = key.encode("utf-8", "surrogatepass")
+        try:
+            data = key.encode()
+        except UnicodeEncodeError:  # a lone surrogate (rare): kept as it is, so two such keys stay apart
+            data = key.encode("utf-8", "surrogatepass")
         if len(data) > LONG_KEY:
             # A hostile capture may hold megabyte-long tradeNos: keep their SHA-256 instead (0xFF never
             # starts UTF-8, so a digest cannot equal a short key's bytes).
             data = b"\xff" + hashlib.sha256(data).digest()
-        h = hash(data)
-        slots, hashes, mask = self._slots, self._hashes, self._mask
+        h = hash(data) & _HASH_BITS
+        slots, rows, mask = self._slots, self._rows, self._mask
         i = h & mask
-        while True:
-            e = slots[i]
-            if not e:
-                break
-            e -= 1
-            if hashes[e] == h and self._blob[self._ends[e - 1] if e else 0:self._ends[e]] == data:
-                return self._positions[e]
+        e = slots[i]
+        while e:
+            r = 3 * e - 3
+            if rows[r] == h and self._blob[rows[r - 1] if r else 0:rows[r + 2]] == data:
+                return rows[r + 1]
             i = (i + 1) & mask  # linear probing: the table is at most half full
-        slots[i] = len(self._positions) + 1
-        hashes.append(h)
-        self._positions.append(position)
-        self._blob += data
-        self._ends.append(len(self._blob))
-        if 2 * len(hashes) > mask:
+            e = slots[i]
+        blob = self._blob
+        blob += data
+        n = len(rows) // 3 + 1
+        slots[i] = n
+        rows.extend((h, position, len(blob)))
+        if 2 * n > mask:
             self._grow()
         return None
 
@@ -61,14 +66,13 @@ class FirstSeen:
         size = 2 * (self._mask + 1)
         mask = size - 1
         slots = array("i", bytes(4 * size))
-        for e, h in enumerate(self._hashes):
+        for e, h in enumerate(self._rows[::3], 1):
             i = h & mask
             while slots[i]:
                 i = (i + 1) & mask
-            slots[i] = e + 1
+            slots[i] = e
         self._slots, self._mask = slots, mask
 
     def retained_bytes(self) -> int:
         """Bytes held by the table (for the memory test and the benchmark)."""
-        return sum(a.buffer_info()[1] * a.itemsize for a in (self._slots, self._hashes, self._positions,
-                                                              self._ends)) + len(self._blob)
+        return sum(a.buffer_info()[1] * a.itemsize for a in (self._slots, self._rows)) + len(self._blob)
