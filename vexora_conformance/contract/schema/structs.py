@@ -126,7 +126,7 @@ def _string_check(src: _Source, schema: dict[str, Any], var: str) -> str | None:
     if not tests:
         return None
     test = " and ".join(tests)
-    plain = _PLAIN_URLS.get(schema.get("pattern")) if schema.get("format") == "uri" else None
+    plain = _PLAIN_URLS.get(schema.get("pattern", "")) if schema.get("format") == "uri" else None
     if plain is not None:  # the pages' URL fields: a plain URL meets the pattern and the format, by one regex
         test = f"{src.name(plain.match)}({var}) is not None or ({test})"
     if cacheable:  # a repeated URL or e-mail is not parsed again (a bounded set, as compile.fast_accept)
