@@ -68,10 +68,13 @@ class Outcome:
         if finding.endpoint is not None:
             self._per_endpoint[(finding.endpoint, finding.severity)] += 1
 
-    def judged_exchange(self, endpoint: str, market: str, variant: str) -> None:
-        self.exchanges += 1
-        self.by_endpoint[endpoint] += 1
-        self.contracts[(endpoint, market, variant)] += 1
+    def judged_exchange(self, endpoint: str, market: str, variant: str, count: int = 1,
+                        counted: bool = False) -> None:
+        """``count`` exchanges judged by this contract (``counted``: already in ``exchanges``)."""
+        if not counted:
+            self.exchanges += count
+        self.by_endpoint[endpoint] += count
+        self.contracts[(endpoint, market, variant)] += count
 
     def summary(self) -> dict[str, Any]:
         return {"sources": self.sources, "exchanges": self.exchanges, "skipped": self.skipped,

@@ -85,7 +85,7 @@ def _epoch(value: Any) -> float | None:
     """A capture's time: epoch seconds or milliseconds, or an ISO 8601 string."""
     if value is None:
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if type(value) is float or (isinstance(value, (int, float)) and not isinstance(value, bool)):
         # Bounded before float(): an integer of 310 digits overflows it, and NaN or Infinity is no time.
         if not -MAX_EPOCH_MS < value < MAX_EPOCH_MS:
             raise RecordError("time is not a number of seconds or milliseconds since 1970 (out of range)")

@@ -398,6 +398,7 @@ class _Record(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _decode_record = msgspec.json.Decoder(_Record).decode
+_new_clean = tuple.__new__  # Clean(...) without the NamedTuple's own __new__, a Python call per record
 _MsgspecError = msgspec.MsgspecError
 
 
@@ -577,7 +578,7 @@ def _by_structs_parts(url: str, hint: str | None, method: str, headers: Any, tex
     trade_no = getattr(body, "tradeNo", None)
     if endpoint.trade_no_space is None or type(trade_no) is not str or not trade_no:
         trade_no = None
-    clean = Clean(endpoint.name, market, plan.variant, merchant, trade_no, platform, method, path)
+    clean = _new_clean(Clean, (endpoint.name, market, plan.variant, merchant, trade_no, platform, method, path))
     if bad_sign:
         return BadSign(clean, _loads(text), sign)
     return clean

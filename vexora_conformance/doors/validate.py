@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -295,46 +295,61 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
                       endpoint_order=ENDPOINT_NAMES)
     ledger = Ledger(options, diagnosis_limit=diagnosis_limit)
     labels = keep_labels or (sink is not None and sink.wants_labels)
-    for path in paths:
-        shown = 0
-        name = STDIN if path == "-" else path  # how findings name the source
-        ledger.begin(name)
-        for index, record in _stream(path, options, jobs, stdin, labels):
-            what: str | None
-            if type(record) is Clean:
-                outcome.judged_exchange(record.endpoint, record.market, record.variant)
-                found: list[Finding] = ledger.remember(record.endpoint, record.merchant_no, record.trade_no,
-                                                       record.platform_trade_no, name, index)
-                what = f"{record.method[:16]} {record.path[:200]}" if labels else None
-            elif type(record) is Explained:
-                verdict: Verdict = record.verdict
-                outcome.judged_exchange(verdict.endpoint, verdict.market, verdict.variant)
-                found = ledger.resolve(verdict, name, index) + ledger.observe(verdict, name, index)
-                what = record.what
-            elif type(record) is Skipped:
-                outcome.skipped += 1
-                continue
-            else:
-                assert isinstance(record, Unreadable)
-                outcome.malformed += 1
-                outcome.first_malformed = outcome.first_malformed or record.reason
-                shown += 1
-                finding = malformed_finding(record.reason, shown)
-                if finding is None:
-                    continue
-                found = [finding]
-                what = None
-            if found:
-                found = [f.at(name, index) for f in found]
-                for f in found:
-                    outcome.add(f)
-            if what is not None and keep_labels:
-                outcome.judged.append(Judged(name, index, what))
-            if sink is not None and (found or labels):
-                sink.record(name, index, what, found)
-            if progress and type(record) is not Unreadable and outcome.exchanges % 5000 == 0:
-                progress(outcome.exchanges)
+    # Clean records per (endpoint, market, variant), the first three fields of a Clean: counted here and
+    # handed to the outcome once, at the end (outcome.judged_exchange per record costs three counters).
+    clean: Counter[tuple[str, ...]] = Counter()
+    try:
+        for path in paths:
+            _validate_source(path, options, jobs, stdin, labels, keep_labels, outcome, ledger, clean, sink, progress)
+    finally:
+        for (endpoint, market, variant), count in clean.items():
+            outcome.judged_exchange(endpoint, market, variant, count, counted=True)
     outcome.notes = shared_notes(outcome.contracts)
     if sink is not None:
         sink.finish(outcome)
     return outcome
+
+
+def _validate_source(path: str, options: JudgeOptions, jobs: int, stdin: IO[bytes] | None, labels: bool,
+                     keep_labels: bool, outcome: Outcome, ledger: Ledger, clean: Counter[tuple[str, ...]],
+                     sink: Sink | None, progress: Callable[[int], None] | None) -> None:
+    """One source's records into the outcome, the ledger and the sink (``validate``'s loop)."""
+    shown = 0
+    name = STDIN if path == "-" else path  # how findings name the source
+    ledger.begin(name)
+    for index, record in _stream(path, options, jobs, stdin, labels):
+        what: str | None
+        if type(record) is Clean:
+            outcome.exchanges += 1
+            clean[record[:3]] += 1
+            found: list[Finding] = ledger.remember(record.endpoint, record.merchant_no, record.trade_no,
+                                                   record.platform_trade_no, name, index)
+            what = f"{record.method[:16]} {record.path[:200]}" if labels else None
+        elif type(record) is Explained:
+            verdict: Verdict = record.verdict
+            outcome.judged_exchange(verdict.endpoint, verdict.market, verdict.variant)
+            found = ledger.resolve(verdict, name, index) + ledger.observe(verdict, name, index)
+            what = record.what
+        elif type(record) is Skipped:
+            outcome.skipped += 1
+            continue
+        else:
+            assert isinstance(record, Unreadable)
+            outcome.malformed += 1
+            outcome.first_malformed = outcome.first_malformed or record.reason
+            shown += 1
+            finding = malformed_finding(record.reason, shown)
+            if finding is None:
+                continue
+            found = [finding]
+            what = None
+        if found:
+            found = [f.at(name, index) for f in found]
+            for f in found:
+                outcome.add(f)
+        if what is not None and keep_labels:
+            outcome.judged.append(Judged(name, index, what))
+        if sink is not None and (found or labels):
+            sink.record(name, index, what, found)
+        if progress and type(record) is not Unreadable and outcome.exchanges % 5000 == 0:
+            progress(outcome.exchanges)

@@ -343,21 +343,23 @@ def sign_mismatch(ep_name: str) -> Finding:
         "sign does not match the reference signature of this body", "/sign")
 
 
-def _timestamp_seconds(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value / 1000 if abs(value) < 10**18 else None  # past that, no clock: and int/1000 would overflow
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 20:
-        return int(value) / 1000
-    return None
-
-
 def _skew(timestamp: Any, when: float | None, options: JudgeOptions) -> float | None:
-    """Seconds between a body's timestamp value and the time of sending, when both are known."""
+    """Seconds between a body's timestamp value (milliseconds, as digits or an integer) and the time of sending,
+    when both are known. It runs for every request: the documented form, a string, is tried first."""
+    if type(timestamp) is str:
+        if not (timestamp.isdigit() and timestamp.isascii() and len(timestamp) < 20):
+            return None
+        sent = int(timestamp) / 1000
+    elif isinstance(timestamp, int) and not isinstance(timestamp, bool):
+        if abs(timestamp) >= 10**18:
+            return None  # past that, no clock: and int/1000 would overflow
+        sent = timestamp / 1000
+    elif isinstance(timestamp, str):  # a str subclass: the same rule
+        return _skew(str(timestamp), when, options)
+    else:
+        return None
     reference = when if when is not None else (options.clock() if options.clock else None)
-    sent = _timestamp_seconds(timestamp)
-    return None if reference is None or sent is None else sent - reference
+    return None if reference is None else sent - reference
 
 
 def skew_exceeded(body: dict[str, Any], when: float | None, options: JudgeOptions) -> bool:
