@@ -541,8 +541,9 @@ def _by_structs_parts(url: str, hint: str | None, method: str, headers: Any, tex
         if has_int:  # rendered by the reference (String.valueOf), as the general tier does
             canonical = canonical_string({k[:-1]: v for k, v in zip(checker.prefixes, signed, strict=True)
                                           if v is not UNSET})
-        else:  # "key=" and value of each non-empty string, in signing order: joined in C
-            canonical = "".join(chain.from_iterable(compress(zip(checker.prefixes, signed, strict=True), signed)))
+        else:  # "key=" and value of each non-empty string, in signing order: joined in C (the two tuples come
+            # from the same field list, so zip's strict check, a fifth of the join's cost, is left out)
+            canonical = "".join(chain.from_iterable(compress(zip(checker.prefixes, signed), signed)))  # noqa: B905
         bad_sign = not (sign.isascii() and compare_digest(md5_hex(canonical + secret.reveal()), sign))
         if bad_sign:
             # Clean but for the sign, if the rest holds: the diagnosis needs the body as sent (its key order),

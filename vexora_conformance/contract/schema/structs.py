@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from operator import attrgetter
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
@@ -186,6 +186,15 @@ def _leaf(src: _Source, schema: dict[str, Any], kinds: set[str]) -> tuple[Any, s
     return _union(members), " and ".join(f"({r})" for r in residual) or None
 
 
+def _admits_int(kind: Any) -> bool:
+    """Whether a value decoded as ``kind`` may be an integer."""
+    if kind is int:
+        return True
+    if get_origin(kind) in (Union, Annotated):
+        return any(_admits_int(k) for k in get_args(kind)[: 1 if get_origin(kind) is Annotated else None])
+    return False
+
+
 def _string_ok(schema: dict[str, Any], value: str) -> bool:
     """Whether a string enum member meets the field's other string rules (decided once, at generation)."""
     if "minLength" in schema and len(value) < schema["minLength"]:
@@ -209,7 +218,8 @@ class _Built:
 
     cls: type
     names: tuple[str, ...]  # the Struct's fields in order (a request body's in signing order, sign last)
-    checks: list[tuple[str, str]]  # (field, a test on its value ``v`` the decoder cannot make)
+    checks: list[tuple[str, str | None]]  # (field, a test on its value ``v`` the decoder cannot make; None: the
+    # checks of the object nested there)
 
     def __init__(self, schema: dict[str, Any], kinds: set[str], documented: frozenset[str] | None,
                  name: str, forbid: bool, depth: int = 0, src: _Source | None = None) -> None:
@@ -227,7 +237,8 @@ class _Built:
         src = src or _Source()  # one namespace for an object and the objects nested in it: one function
         fields: list[tuple[Any, ...]] = []
         self.nested: dict[str, _Built] = {}
-        checks: list[tuple[str, str]] = []  # (field, test on v)
+        self.may_be_int: list[str] = []  # the fields whose value may be an integer
+        checks: list[tuple[str, str | None]] = []  # (field, test on v; None: the nested object's checks)
         for prop, sub in props.items():
             if not prop.isidentifier() or prop.startswith("_") or not prop.isascii():
                 raise Declined(f"field name {prop!r}")
@@ -254,13 +265,13 @@ class _Built:
                                        for req in alternatives)
                     checks.append((prop, f"type(v) is not {src.name(built.cls)} or {ways}"))
                 if built.checks:
-                    # the nested object's own checks, as a function of its own (run only on a decoded object)
-                    checks.append((prop, f"type(v) is not {src.name(built.cls)} or "
-                                         f"{src.name(built.nested_check())}(v)"))
+                    checks.append((prop, None))  # the nested object's own checks, inline (on a decoded object)
             else:
                 kind, test = _leaf(src, sub, kinds)
                 if test is not None:
                     checks.append((prop, test if prop in required else f"v is UNSET or {test}"))
+            if _admits_int(kind):
+                self.may_be_int.append(prop)
             fields.append((prop, kind) if prop in required else (prop, Union[kind, UnsetType], UNSET))  # noqa: UP007
         if forbid:
             # Signing order, sign last: a request body's values come out of the Struct in the order they are
@@ -292,6 +303,11 @@ class _Built:
         """Statements that ``return None`` unless the object in ``var`` meets the checks left after decoding."""
         lines = []
         for prop, test in self.checks:
+            if test is None:  # an object nested here, checked in place (a call per answer saved)
+                inner, built = f"{var}_{prop}", self.nested[prop]
+                lines += [f"{inner} = {var}.{prop}", f"if type({inner}) is {self.src.name(built.cls)}:"]
+                lines += ["    " + line for line in built.check_lines(inner)]
+                continue
             if self.forbid and prop == SIGN_KEY:
                 env = {**self.src.env}
                 exec(compile(f"def sign_shape(v):\n    return {test}\n", "<sign shape>", "exec"), env)
@@ -302,18 +318,21 @@ class _Built:
         assert var == "o" or not self.if_then  # an if/then is only at the top, whose function's argument is o
         return lines + self.if_then
 
-    def nested_check(self) -> Callable[[Any], bool]:
-        """A nested object's checks left after decoding, as a predicate."""
-        code = "def nested(o):\n" + "".join(f"    {line}\n" for line in self.check_lines("o")) + "    return True\n"
-        exec(compile(code, f"<struct check {self.cls.__name__}>", "exec"), self.src.env)
-        nested: Callable[[Any], bool] = self.src.env["nested"]
-        return nested
-
     def function(self) -> Callable[[Any, str], Any]:
         """``check(o, text)``: None unless ``o``, decoded from ``text``, had each key once and meets every check
         left; else the top object's values in field order (sign last), and whether one is an integer."""
-        lines = ["n = 0", *self.quote_lines("o", "n", ""), "if text.count('\"') != n: return None",
-                 *self.check_lines("o"), "return vals, int in types"]
+        if self.forbid:
+            # A request body's values are strings, integers or absent (its kinds): 4 quotes per present string,
+            # 2 per integer, and only the fields that may hold an integer need a look at their type.
+            getter = self.src.name(attrgetter(*self.names) if len(self.names) > 1 else
+                                   (lambda o, n=self.names[0]: (getattr(o, n),)))
+            ints = " + ".join(f"(type(o.{prop}) is int)" for prop in self.may_be_int) or "0"
+            lines = [f"vals = {getter}(o)", f"ints = {ints}",
+                     "if text.count('\"') != 4 * (len(vals) - vals.count(UNSET)) - 2 * ints: return None",
+                     *self.check_lines("o"), "return vals, ints > 0"]
+        else:
+            lines = ["n = 0", *self.quote_lines("o", "n", ""), "if text.count('\"') != n: return None",
+                     *self.check_lines("o"), "return vals, int in types"]
         code = "def check(o, text):\n" + "".join(f"    {line}\n" for line in lines)
         exec(compile(code, f"<struct check {self.cls.__name__}>", "exec"), self.src.env)
         check: Callable[[Any, str], Any] = self.src.env["check"]

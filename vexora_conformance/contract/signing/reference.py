@@ -15,10 +15,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
+
+_md5: Callable[[bytes], Any]
+try:
+    # CPython's own MD5: on the short texts signed here, a third cheaper than OpenSSL's (every request is hashed)
+    _md5 = importlib.import_module("_md5").md5
+except ImportError:  # a Python built without it: hashlib's, which is OpenSSL's
+    # usedforsecurity=False: MD5 is the provider's choice, and FIPS builds refuse it otherwise.
+    _md5 = partial(hashlib.md5, usedforsecurity=False)
 
 SIGN_KEY = "sign"
 MASK = "********"
@@ -117,9 +127,9 @@ def canonical_string(params: Mapping[str, Any]) -> str:
 
 
 def md5_hex(text: str) -> str:
-    # usedforsecurity=False: MD5 is the provider's choice, and FIPS builds refuse it otherwise.
     # "replace" turns a lone surrogate into "?", exactly as Java's getBytes(UTF_8) does.
-    return hashlib.md5(text.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()
+    digest: str = _md5(text.encode("utf-8", "replace")).hexdigest()
+    return digest
 
 
 def sign(params: Mapping[str, Any], secret: Secret | str) -> str:
