@@ -54,3 +54,13 @@ def test_diagnose_known_finds_what_the_generic_recipes_find(body: dict[str, Any]
     if observed == sign_with(body, SECRET, recipes_for()[0]):
         expected = []  # the reference sign itself: no mistake to name
     assert (got.matches if got is not None else []) == tuple(expected) or (got is None and not expected)
+
+
+@given(BODIES)
+def test_the_compiled_reference_signs_as_the_reference_routine(body: dict[str, Any]) -> None:
+    """diagnose_known shows the expected sign from the compiled recipe of no mistake, for a body of strings."""
+    from vexora_conformance.contract import signing
+
+    signer = compiled_signer(recipes_for()[0], tuple(body))
+    assert signer is not None
+    assert signer(body, SECRET) == signing.sign(body, SECRET)

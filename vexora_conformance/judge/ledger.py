@@ -79,6 +79,14 @@ class Ledger(Session):
         return self.observe_keys(endpoint, True, merchant, trade_no if first_trade is not None else None,
                                  platform if first_platform is not None else None, source, index)
 
+    def observe(self, verdict: Verdict, source: str, index: int) -> list[Finding]:
+        """``Session.observe``; a verdict on a body that is an object takes ``remember``'s way (the same findings),
+        as every wrong sign the fast path hands on does."""
+        if verdict.body_is_object:
+            return self.remember(verdict.endpoint, verdict.merchant_no, verdict.trade_no, verdict.platform_trade_no,
+                                 source, index)
+        return super().observe(verdict, source, index)
+
     def label(self, position: int) -> str:
         start, source = self._runs[bisect_right(self._starts, position) - 1]
         return f"{source}#{position - start}"

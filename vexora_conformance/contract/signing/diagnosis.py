@@ -434,6 +434,9 @@ CompiledSigner = Callable[[Mapping[str, Any], str], str]
 COMPILED_MAX_KEYS = 64  # a documented body has about a dozen
 
 
+_REFERENCE = Recipe()  # no mistake: the provider's routine
+
+
 @lru_cache(maxsize=1024)
 def compiled_signer(recipe: Recipe, keys: tuple[str, ...]) -> CompiledSigner | None:
     """``recipe``'s signer for bodies of exactly these keys (sign excluded, in their order) whose values are all
@@ -497,7 +500,9 @@ def diagnose_known(params: Mapping[str, Any], secret: signing.Secret | str, obse
     found = [ids for ids in known if any(reproduces(recipe) for recipe in recipes_for(*ids.split("+")))]
     if not found:
         return None
-    expected = signing.sign(params, secret)
+    # The reference routine is the recipe of no mistake: compiled too, for a body of strings.
+    reference = compiled_signer(_REFERENCE, keys) if plain else None
+    expected = reference(params, key) if reference is not None else signing.sign(params, secret)
     if text == expected:  # the reference itself (a caller asked about a correct sign): no mistake
         return None
     ambiguous = _shown_ambiguities(params)
