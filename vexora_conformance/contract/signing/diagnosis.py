@@ -13,7 +13,9 @@ import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from functools import cache, cached_property, lru_cache
+from functools import cache, cached_property, lru_cache, partial
+from itertools import compress
+from operator import add, itemgetter, ne
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -435,6 +437,7 @@ COMPILED_MAX_KEYS = 64  # a documented body has about a dozen
 
 
 _REFERENCE = Recipe()  # no mistake: the provider's routine
+_NOT_SIGN = partial(ne, signing.SIGN_KEY)  # a key other than the sign's, tested in C
 
 
 @lru_cache(maxsize=1024)
@@ -450,16 +453,16 @@ def compiled_signer(recipe: Recipe, keys: tuple[str, ...]) -> CompiledSigner | N
     joiner, trim, encode, keep_empty = recipe.joiner, recipe.trim, recipe.url_encode, recipe.include_empty
     at, upper, secret_trim = recipe.secret_at, recipe.upper_hex, recipe.secret_trim
 
+    values_of = itemgetter(*order) if len(order) > 1 else (lambda params: (params[order[0]],))
+
     def sign(params: Mapping[str, Any], secret: str) -> str:
-        parts = []
-        for key, prefix in zip(order, prefixes, strict=True):
-            text = params[key]
-            if trim:
-                text = text.strip()
-            if encode:
-                text = _url_encode(text, encode)
-            if text or keep_empty:
-                parts.append(prefix + text)
+        values = values_of(params)  # in signing order; then "k=" + value for each one kept, joined in C
+        if trim:
+            values = [text.strip() for text in values]
+        if encode:
+            values = [_url_encode(text, encode) for text in values]
+        parts = map(add, prefixes, values) if keep_empty else map(add, compress(prefixes, values),
+                                                                   filter(None, values))
         joined = joiner.join(parts)
         key_text = secret.strip() if secret_trim else secret
         preimage = key_text + joined if at == "prefix" else f"{joined}&key={key_text}" if at == "key-param" \
@@ -481,11 +484,11 @@ def diagnose_known(params: Mapping[str, Any], secret: signing.Secret | str, obse
     if text is None or not HEX32.fullmatch(text):
         return None
     key = signing.as_secret(secret).reveal()
-    keys = tuple(k for k in params if k != signing.SIGN_KEY)
+    keys = tuple(filter(_NOT_SIGN, params))
     # Compiled signers are kept per key set: only for bodies of the documented size, so a hostile capture of
     # many-key bodies cannot fill the cache with megabytes of key names (those take the generic path).
     plain = len(keys) <= COMPILED_MAX_KEYS and sum(map(len, keys)) <= 4096 and \
-        all(type(params[k]) is str for k in keys)
+        list(map(type, map(params.__getitem__, keys))).count(str) == len(keys)
     prepared: _Body | None = None
 
     def reproduces(recipe: Recipe) -> bool:
