@@ -111,3 +111,26 @@ def test_junit_names_a_second_reading_apart(capture: Path) -> None:
     _, text = _cli(str(capture), str(capture), "--format", "junit")
     names = [case.get("name") for case in ET.fromstring(text).iter("testcase")]
     assert len(names) == len(set(names)) == 2 * len(mc.cases())
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats() |
+    st.text(st.characters(codec="utf-8")) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner) |
+    st.dictionaries(st.text(max_size=4) | st.integers(0, 3), inner, max_size=4),
+    max_leaves=12)
+
+
+@given(_JSON_VALUES)
+def test_json_bytes_writes_what_json_dumps_writes(value: Any) -> None:
+    """json_bytes takes orjson where it writes alike: held to the stdlib writer on floats, big integers,
+    lone surrogates, keys that are not strings and tuples."""
+    import json
+
+    from vexora_conformance.core.jsontext import json_bytes
+
+    try:
+        expected = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        expected = json.dumps(value, separators=(",", ":")).encode("ascii")
+    assert json_bytes(value) == expected

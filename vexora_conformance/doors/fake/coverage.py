@@ -51,36 +51,44 @@ def transport(endpoint: Endpoint, what: str) -> set[str]:
     return {name_of(endpoint.name, what)} if what in endpoint.coverage else set()
 
 
-_FIELDS: dict[int, tuple[Contract, dict[str, str]]] = {}
+_FIELDS: dict[int, tuple[Contract, dict[str, str], tuple[tuple[str, str, str | None], ...]]] = {}
 
 
 def request_fields(contract: Contract) -> dict[str, str]:
     """name -> how to exercise it: the contract's optional body fields, and each value its tables list."""
+    return _fields(contract)[1]
+
+
+def _fields(contract: Contract) -> tuple[Contract, dict[str, str], tuple[tuple[str, str, str | None], ...]]:
+    """(the contract, ``request_fields``, and for each name the test ``sent`` makes: (name, body key, the value
+    it must have, or None for "present and not empty"))."""
     # Asked on every call the fake answers; a contract is data loaded once and never changed (and not
     # hashable), so the answer is kept by its identity, beside the contract itself (an id is never reused then).
     hit = _FIELDS.get(id(contract))
     if hit is not None and hit[0] is contract:
-        return hit[1]
+        return hit
     out = {f"field {f.name}": f"send {f.name}" for f in contract.table("body") if not f.required}
     for ref in contract.refinements:
         if ref.field.startswith("body.") and ref.keyword == "enum":
             key = ref.field[5:]
             out.update((f"{key} {v}", f"send {key} {v!r}") for v in ref.value)
+    tests = []
+    for name in out:
+        kind, _, rest = name.partition(" ")
+        tests.append((name, rest, None) if kind == "field" else (name, kind, rest))
+    found = (contract, out, tuple(tests))
     if len(_FIELDS) < 1024:
-        _FIELDS[id(contract)] = (contract, out)
-    return out
+        _FIELDS[id(contract)] = found
+    return found
 
 
 def sent(endpoint: Endpoint, contract: Contract, body: Any) -> set[str]:
     """The optional fields (and listed values) a request body carried."""
     if not isinstance(body, dict):
         return set()
-    names = set()
-    for name in request_fields(contract):
-        kind, _, rest = name.partition(" ")
-        if (kind == "field" and body.get(rest) not in (None, "")) or (kind != "field" and body.get(kind) == rest):
-            names.add(name)
-    return {name_of(endpoint.name, f"{contract.variant} {n}") for n in names}
+    prefix = name_of(endpoint.name, f"{contract.variant} ")
+    return {prefix + name for name, key, value in _fields(contract)[2]
+            if (body.get(key) not in (None, "") if value is None else body.get(key) == value)}
 
 
 class Tally:

@@ -180,7 +180,7 @@ class FakeProvider:
         if endpoint is None:
             return self._not_found(request)
         exchange = Exchange(
-            Request(request.method, str(request.url), header_map(request.headers.multi_items()), request.content),
+            Request(request.method, str(request.url), header_map(_header_items(request.headers)), request.content),
             source=self.source, endpoint=endpoint.name)  # its index is stamped under the lock below
         assert self.session is not None
         options = self.session.options
@@ -452,6 +452,13 @@ def _parsed(content: bytes) -> Any:
 
 _JSON_HEADERS = (("content-type", "application/json"),)
 _HTML_HEADERS = (("content-type", "text/html"),)
+
+
+def _header_items(headers: httpx.Headers) -> list[tuple[str, str]]:
+    """``headers.multi_items()`` with the names as sent (header_map lower-cases them): the encoding is looked up
+    once, not twice per header."""
+    encoding = headers.encoding
+    return [(name.decode(encoding), value.decode(encoding)) for name, value in headers.raw]
 
 
 def _json(request: httpx.Request, payload: dict[str, Any], status: int = 200) -> httpx.Response:
