@@ -412,3 +412,34 @@ def test_payer(vexora_mock):
     text = result.stdout.str()
     assert "ConnectError" in text  # the failure is there, and what the client did
     assert "jose.perez@example.mx" not in text and "5512345678" not in text
+
+
+def test_the_fakes_json_answer_is_what_httpx_builds_from_content() -> None:
+    """provider._json builds its answer from a stream, read at once: the same headers, in the same order and
+    case, the same content and the same state as httpx.Response(content=...)."""
+    from vexora_conformance.doors.fake.provider import _JSON_HEADERS, _json
+
+    request = httpx.Request("POST", "https://sandbox.vexora.test/mexico/v1/vexora/checkout", content=b"{}")
+    for payload in [{"code": "0000", "msg": "success", "data": {"tradeNo": "T1", "amount": "1.00"}},
+                    {"code": "8000", "msg": "ñandú 😀", "big": 2**70, "f": 1e16}]:
+        ours = _json(request, payload, 201)
+        theirs = httpx.Response(201, content=json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+                                .encode(), headers=_JSON_HEADERS, request=request)
+        assert ours.headers.raw == theirs.headers.raw
+        assert (ours.status_code, ours.content, ours.json()) == (theirs.status_code, theirs.content, theirs.json())
+        assert (ours.is_stream_consumed, ours.is_closed, ours.request) == (True, True, request)
+
+
+@pytest.mark.parametrize("raw", [
+    [(b"Content-Type", b"application/json"), (b"merchantNo", b"1"), (b"MerchantNo", b"2")],
+    [(b"X-Name", "ñandú".encode()), (b"merchantNo", b"1")],
+    [(b"X-Name", "ñandú".encode("latin-1"))],
+    [(b"X-\xc3\xb1", b"v"), (b"x-\xc3\xb1", b"w")],
+    [],
+])
+def test_the_fake_reads_headers_as_header_map_of_multi_items(raw: list[tuple[bytes, bytes]]) -> None:
+    from vexora_conformance.core.exchange import header_map
+    from vexora_conformance.doors.fake.provider import _header_map
+
+    headers = httpx.Headers(raw)
+    assert _header_map(headers) == header_map(headers.multi_items())
