@@ -443,3 +443,23 @@ def test_the_fake_reads_headers_as_header_map_of_multi_items(raw: list[tuple[byt
 
     headers = httpx.Headers(raw)
     assert _header_map(headers) == header_map(headers.multi_items())
+
+
+@pytest.mark.parametrize("payload", [
+    {"code": "0000", "msg": "success", "data": {"status": "0015"}},
+    {"code": "0000", "msg": "success", "data": {"status": "0000"}},
+    {"code": "0000", "msg": "success", "data": {"status": "00029"}},
+    {"code": "0000", "msg": "success", "data": {"status": "x" * 40}},
+    {"code": "0000", "msg": "success", "data": {"status": 15}},
+    {"code": "0000", "msg": "success", "data": None},
+    {"code": "8000", "msg": "insufficient balance"},
+])
+def test_remembered_coverage_of_an_answer_is_what_it_shows(payload: dict[str, Any]) -> None:
+    """coverage.answered remembers a "0000" answer's names per endpoint and status: asked twice, it gives what
+    the unremembered rule gives."""
+    from vexora_conformance.contract.registry import ENDPOINTS
+    from vexora_conformance.doors.fake.coverage import _answered, answered
+
+    for name in ("checkout", "payout", "query"):
+        endpoint = ENDPOINTS[name]
+        assert answered(endpoint, 200, payload) == answered(endpoint, 200, payload) == _answered(endpoint, 200, payload)

@@ -112,7 +112,7 @@ class Books:
 
     def _room(self, *texts: str | None) -> None:
         """Count an order's text in, or ``BooksFull`` (called under the lock)."""
-        size = sum(len(t) for t in texts if t)
+        size = sum(map(len, filter(None, texts)))
         if len(self._pay_ins) + len(self._pay_outs) >= MAX_ORDERS or self._text + size > MAX_TEXT:
             raise BooksFull(FULL)
         self._text += size

@@ -483,9 +483,11 @@ def _by_structs(line: bytes, options: JudgeOptions) -> Clean | BadSign | Skipped
 
 
 def _by_structs_parts(url: str, hint: str | None, method: str, headers: Any, text: str, time: Any, capture_time: bool,
-                      resp: _Response | None, options: JudgeOptions, memo: bool) -> Clean | BadSign | Skipped | None:
+                      resp: _Response | None, options: JudgeOptions, memo: bool,
+                      merchant: Any = _UNSEEN) -> Clean | BadSign | Skipped | None:
     """The first tier on one exchange's parts: ``time`` is a capture's (``capture_time``) or epoch seconds;
-    ``memo``: the URL and the header set are short enough to be remembered."""
+    ``memo``: the URL and the header set are short enough to be remembered; ``merchant``: what
+    ``_header_verdict`` says of the headers, when the caller knows it already (then ``headers`` is not read)."""
     key = (url, hint, options.market, options.strict_tables)
     site = _SITES.get(key, _UNSEEN) if memo else _site(*key)
     if site is _UNSEEN:
@@ -498,16 +500,17 @@ def _by_structs_parts(url: str, hint: str | None, method: str, headers: Any, tex
     endpoint, market, path, plan = site
     if method.upper() != "POST":
         return None
-    if memo:  # captures repeat their header sets: each is looked at once
-        hkey = tuple(headers.items()) if type(headers) is dict else tuple(headers) if headers is not None else None
-        merchant = _HEADERS.get(hkey, _UNSEEN)
-        if merchant is _UNSEEN:
+    if merchant is _UNSEEN:
+        if memo:  # captures repeat their header sets: each is looked at once
+            hkey = tuple(headers.items()) if type(headers) is dict else tuple(headers) if headers is not None else None
+            merchant = _HEADERS.get(hkey, _UNSEEN)
+            if merchant is _UNSEEN:
+                merchant = _header_verdict(headers)
+                if len(_HEADERS) >= _MEMO_ENTRIES:
+                    _HEADERS.clear()
+                _HEADERS[hkey] = merchant
+        else:
             merchant = _header_verdict(headers)
-            if len(_HEADERS) >= _MEMO_ENTRIES:
-                _HEADERS.clear()
-            _HEADERS[hkey] = merchant
-    else:
-        merchant = _header_verdict(headers)
     if merchant is _NOT_JSON:
         return None
     if plan.needs_merchant and (merchant is None or not merchant.strip()
@@ -600,10 +603,10 @@ def clean_request_verdict(exchange: Exchange, options: JudgeOptions) -> Verdict 
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    headers = req.headers  # from the network in serve: a header set is remembered only when it is small
-    memo = len(raw) + len(req.url) + sum(map(len, headers)) + sum(map(len, headers.values())) <= _MEMO_TEXT
-    fast = _by_structs_parts(req.url, exchange.endpoint, req.method, headers, text, exchange.time, False, None,
-                             options, memo)
+    headers = req.headers  # header_map's: names lower-cased, the first value kept (as _headers would make them)
+    merchant = headers.get("merchantno") if is_json_content_type(headers.get("content-type")) else _NOT_JSON
+    fast = _by_structs_parts(req.url, exchange.endpoint, req.method, None, text, exchange.time, False, None,
+                             options, len(req.url) <= _MEMO_TEXT, merchant)
     if fast is None:
         fast = _accept(exchange.endpoint, req.method, req.url, headers, text, None, None, exchange.time, options)
     if type(fast) is not Clean:

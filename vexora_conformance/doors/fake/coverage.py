@@ -26,6 +26,26 @@ def name_of(endpoint: str, what: str) -> str:
 def answered(endpoint: Endpoint, status_code: int, payload: Any) -> set[str]:
     """What a provider answer shows the client: a 5xx, a body that is not JSON (given as text), an envelope
     code, a business status, a refusal the endpoint names."""
+    if status_code == 200 and type(payload) is dict and payload.get("code") == "0000":
+        # the answer to most calls: its names are remembered per (endpoint, business status)
+        data = payload.get("data")
+        status = data.get("status") if type(data) is dict else None
+        if type(status) is str and len(status) > 16:
+            return _answered(endpoint, status_code, payload)  # not remembered: any text may be sent back
+        key = (endpoint.name, status if type(status) is str else None)
+        found = _SUCCESS.get(key)
+        if found is None or found[0] is not endpoint:
+            found = (endpoint, frozenset(_answered(endpoint, status_code, payload)))
+            if len(_SUCCESS) < 1024:
+                _SUCCESS[key] = found
+        return set(found[1])
+    return _answered(endpoint, status_code, payload)
+
+
+_SUCCESS: dict[tuple[str, str | None], tuple[Endpoint, frozenset[str]]] = {}
+
+
+def _answered(endpoint: Endpoint, status_code: int, payload: Any) -> set[str]:
     if 500 <= status_code < 600:
         names = {"HTTP 5xx"}
     elif not isinstance(payload, dict):

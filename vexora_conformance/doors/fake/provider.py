@@ -185,10 +185,10 @@ class FakeProvider:
         assert self.session is not None
         options = self.session.options
         verdict = clean_request_verdict(exchange, options) or judge_exchange(exchange, options)
-        errors = any(f.severity is Severity.ERROR for f in verdict.findings)
+        errors = _has_error(verdict.findings)
         with self._lock:  # the loopback server calls handle from many threads
             findings = self.session.conclude(verdict, self.source, self._count)
-            errors = errors or any(f.severity is Severity.ERROR for f in findings)
+            errors = errors or _has_error(findings)
             scenario = self._queue.popleft() if self._queue and not errors else None
             call = Call(request, verdict.body if verdict.body is not None else _parsed(request.content), None,
                         findings, endpoint.name, verdict.market, verdict.variant)
@@ -452,6 +452,10 @@ def _parsed(content: bytes) -> Any:
 
 _JSON_HEADERS = (("content-type", "application/json"),)
 _HTML_HEADERS = (("content-type", "text/html"),)
+
+
+def _has_error(findings: list[Finding]) -> bool:
+    return bool(findings) and any(f.severity is Severity.ERROR for f in findings)  # most calls have none
 
 
 def _header_map(headers: httpx.Headers) -> dict[str, str]:
