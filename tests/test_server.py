@@ -189,3 +189,17 @@ def test_an_unwritable_report_path_is_refused_at_start() -> None:
     out = subprocess.run([sys.executable, "-m", "vexora_conformance", "serve", "--report", "/nonexistent/dir/r.json"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "cannot write the report" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_parsed_urls_are_remembered_within_bounds() -> None:
+    """serve remembers the httpx.URL of a path it was sent: at most _URL_ENTRIES of them, none longer than
+    _URL_TEXT, and the one remembered is the URL httpx would parse."""
+    import httpx
+
+    from vexora_conformance.doors import server
+
+    for i in range(server._URL_ENTRIES + 50):
+        assert server._parsed_url(f"http://127.0.0.1:1/p{i}") == httpx.URL(f"http://127.0.0.1:1/p{i}")
+    long_url = "http://127.0.0.1:1/" + "a" * server._URL_TEXT
+    assert server._parsed_url(long_url) == httpx.URL(long_url)
+    assert len(server._URLS) <= server._URL_ENTRIES and long_url not in server._URLS
