@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import signed_body
 from vexora_conformance.contract import signing
@@ -463,3 +464,25 @@ def test_remembered_coverage_of_an_answer_is_what_it_shows(payload: dict[str, An
     for name in ("checkout", "payout", "query"):
         endpoint = ENDPOINTS[name]
         assert answered(endpoint, 200, payload) == answered(endpoint, 200, payload) == _answered(endpoint, 200, payload)
+
+
+@given(st.sampled_from([(e, m) for e in ("checkout", "payout", "query", "balance") for m in ("mexico", "india",
+                                                                                          "bangladesh")]),
+       st.dictionaries(st.sampled_from(["mobile", "email", "payer", "wayCode", "returnUrl", "remark", "payType",
+                                        "bankCode", "x"]),
+                       st.none() | st.sampled_from(["", "va", "store", "UPI", "IMPS", "x"]) | st.integers(0, 2),
+                       max_size=6))
+def test_coverage_names_the_fields_a_body_carried(where: tuple[str, str], body: dict[str, Any]) -> None:
+    """coverage.sent against its rule written plainly: a field is carried when present and not empty, a listed
+    value when the field has it."""
+    from vexora_conformance.contract.registry import ENDPOINTS
+    from vexora_conformance.doors.fake.coverage import request_fields, sent
+
+    endpoint = ENDPOINTS[where[0]]
+    contract = endpoint.contract(where[1])
+    expected = set()
+    for name in request_fields(contract):
+        kind, _, rest = name.partition(" ")
+        if (kind == "field" and body.get(rest) not in (None, "")) or (kind != "field" and body.get(kind) == rest):
+            expected.add(f"{endpoint.name}: {contract.variant} {name}")
+    assert sent(endpoint, contract, body) == expected

@@ -139,7 +139,8 @@ def recognise(exchange: Exchange, body: Any, options: JudgeOptions) -> tuple[End
 
 
 def is_json_content_type(ctype: str | None) -> bool:
-    return ctype is not None and ctype.split(";", 1)[0].strip().lower() == "application/json"
+    return ctype == "application/json" or (  # the common spelling first: asked of every request
+        ctype is not None and ctype.split(";", 1)[0].strip().lower() == "application/json")
 
 
 def _merchant(req: Request) -> str | None:

@@ -9,7 +9,8 @@ the optional fields and listed values of the contract of the market the client u
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from collections.abc import Set as AbstractSet
+from typing import Any, NamedTuple
 
 from ...contract.endpoint import Endpoint
 from ...contract.registry import ENDPOINTS
@@ -23,7 +24,7 @@ def name_of(endpoint: str, what: str) -> str:
     return f"{endpoint}{SEP}{what}"
 
 
-def answered(endpoint: Endpoint, status_code: int, payload: Any) -> set[str]:
+def answered(endpoint: Endpoint, status_code: int, payload: Any) -> AbstractSet[str]:
     """What a provider answer shows the client: a 5xx, a body that is not JSON (given as text), an envelope
     code, a business status, a refusal the endpoint names."""
     if status_code == 200 and type(payload) is dict and payload.get("code") == "0000":
@@ -38,7 +39,7 @@ def answered(endpoint: Endpoint, status_code: int, payload: Any) -> set[str]:
             found = (endpoint, frozenset(_answered(endpoint, status_code, payload)))
             if len(_SUCCESS) < 1024:
                 _SUCCESS[key] = found
-        return set(found[1])
+        return found[1]
     return _answered(endpoint, status_code, payload)
 
 
@@ -71,32 +72,43 @@ def transport(endpoint: Endpoint, what: str) -> set[str]:
     return {name_of(endpoint.name, what)} if what in endpoint.coverage else set()
 
 
-_FIELDS: dict[int, tuple[Contract, dict[str, str], tuple[tuple[str, str, str | None], ...]]] = {}
+class _FieldTests(NamedTuple):
+    """``request_fields`` of one contract, and the tests ``sent`` makes of a body for them."""
+
+    contract: Contract
+    names: dict[str, str]  # request_fields
+    present: tuple[tuple[str, str], ...]  # (body key, name): carried when present and not empty
+    values: dict[str, dict[str, str]]  # body key -> {listed value: name}: carried when the key has that value
+
+
+_FIELDS: dict[int, _FieldTests] = {}
 
 
 def request_fields(contract: Contract) -> dict[str, str]:
     """name -> how to exercise it: the contract's optional body fields, and each value its tables list."""
-    return _fields(contract)[1]
+    return _fields(contract).names
 
 
-def _fields(contract: Contract) -> tuple[Contract, dict[str, str], tuple[tuple[str, str, str | None], ...]]:
-    """(the contract, ``request_fields``, and for each name the test ``sent`` makes: (name, body key, the value
-    it must have, or None for "present and not empty"))."""
+def _fields(contract: Contract) -> _FieldTests:
     # Asked on every call the fake answers; a contract is data loaded once and never changed (and not
     # hashable), so the answer is kept by its identity, beside the contract itself (an id is never reused then).
     hit = _FIELDS.get(id(contract))
-    if hit is not None and hit[0] is contract:
+    if hit is not None and hit.contract is contract:
         return hit
     out = {f"field {f.name}": f"send {f.name}" for f in contract.table("body") if not f.required}
     for ref in contract.refinements:
         if ref.field.startswith("body.") and ref.keyword == "enum":
             key = ref.field[5:]
             out.update((f"{key} {v}", f"send {key} {v!r}") for v in ref.value)
-    tests = []
+    present: list[tuple[str, str]] = []
+    values: dict[str, dict[str, str]] = {}
     for name in out:
         kind, _, rest = name.partition(" ")
-        tests.append((name, rest, None) if kind == "field" else (name, kind, rest))
-    found = (contract, out, tuple(tests))
+        if kind == "field":
+            present.append((rest, name))
+        else:
+            values.setdefault(kind, {})[rest] = name
+    found = _FieldTests(contract, out, tuple(present), values)
     if len(_FIELDS) < 1024:
         _FIELDS[id(contract)] = found
     return found
@@ -106,9 +118,14 @@ def sent(endpoint: Endpoint, contract: Contract, body: Any) -> set[str]:
     """The optional fields (and listed values) a request body carried."""
     if not isinstance(body, dict):
         return set()
+    tests = _fields(contract)
+    names = [name for key, name in tests.present if body.get(key) not in (None, "")]
+    for key, by_value in tests.values.items():
+        value = body.get(key)
+        if isinstance(value, str) and value in by_value:  # the listed values are strings (a name's text)
+            names.append(by_value[value])
     prefix = name_of(endpoint.name, f"{contract.variant} ")
-    return {prefix + name for name, key, value in _fields(contract)[2]
-            if (body.get(key) not in (None, "") if value is None else body.get(key) == value)}
+    return {prefix + name for name in names}
 
 
 class Tally:

@@ -224,8 +224,8 @@ class FakeProvider:
     def _answer(self, endpoint: Endpoint, market: str, request: httpx.Request, body: Any,
                 findings: list[Finding], scenario: Scenario | None) -> tuple[int, dict[str, Any] | str]:
         """(HTTP status, the JSON payload, or HTML text for the answers that are not JSON)."""
-        errors = [f for f in findings if f.severity is Severity.ERROR]
-        if any(f.kind is Kind.METHOD for f in errors):  # a web server refuses it before the API does
+        errors = [f for f in findings if f.severity is Severity.ERROR] if findings else []
+        if errors and any(f.kind is Kind.METHOD for f in errors):  # a web server refuses it before the API does
             return 405, refusal("8000", f"method {request.method[:16]} not allowed: use POST")
         if errors:
             return 200, refusal("8000", _first_problem(errors[0]))
