@@ -375,16 +375,20 @@ def _accept(hint: Any, method: Any, url: Any, headers: dict[str, str] | None, te
 # --- the first tier: a record of the documented shape, decoded into generated Structs ---
 
 
+_NULL = msgspec.Raw(b"null")
+
+
 class _Request(msgspec.Struct, forbid_unknown_fields=True):
     method: str
     url: str
     body: str  # a body already parsed into the record, or none: the general tier
-    headers: dict[str, str] | list[tuple[str, str]] | None = None
+    # Kept as their JSON text: captures repeat a few header sets, each decoded (into _Headers) and judged once
+    headers: msgspec.Raw = _NULL
 
 
 class _Response(msgspec.Struct, forbid_unknown_fields=True):
     status: int
-    headers: dict[str, str] | list[tuple[str, str]] | None = None
+    headers: msgspec.Raw = _NULL
     body: str | None = None
 
 
@@ -398,6 +402,8 @@ class _Record(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _decode_record = msgspec.json.Decoder(_Record).decode
+_Headers = dict[str, str] | list[tuple[str, str]] | None  # the header forms the first tier takes
+_decode_headers = msgspec.json.Decoder(_Headers).decode
 _new_clean = tuple.__new__  # Clean(...) without the NamedTuple's own __new__, a Python call per record
 _MsgspecError = msgspec.MsgspecError
 
@@ -461,6 +467,26 @@ def _site(url: str, hint: str | None, default_market: str, strict: bool) -> _Sit
     return endpoint, market, path, plan
 
 
+_BAD: Any = object()
+
+
+def _raw_header_verdict(raw: msgspec.Raw, memo: bool) -> Any:
+    """``_header_verdict`` of a record's header set, from its JSON text; ``_BAD`` when it is not of the forms the
+    first tier takes. Remembered by the text when ``memo``."""
+    text = bytes(raw)
+    found = _HEADERS.get(text, _UNSEEN) if memo else _UNSEEN
+    if found is _UNSEEN:
+        try:
+            found = _header_verdict(_decode_headers(text))
+        except _MsgspecError:
+            found = _BAD
+        if memo:
+            if len(_HEADERS) >= _MEMO_ENTRIES:
+                _HEADERS.clear()
+            _HEADERS[text] = found
+    return found
+
+
 def _header_verdict(headers: Any) -> Any:
     """The merchantNo header of a header set whose content type is JSON (None: it has none); ``_NOT_JSON`` when
     the content type is not JSON."""
@@ -477,17 +503,21 @@ def _by_structs(line: bytes, options: JudgeOptions) -> Clean | BadSign | Skipped
         record = _decode_record(line)
     except _MsgspecError:
         return None
-    req = record.request
-    return _by_structs_parts(req.url, record.endpoint, req.method, req.headers, req.body, record.time, True,
-                             record.response, options, len(line) <= _MEMO_TEXT)
+    req, resp = record.request, record.response
+    memo = len(line) <= _MEMO_TEXT
+    merchant = _raw_header_verdict(req.headers, memo)
+    if merchant is _BAD or (resp is not None and _raw_header_verdict(resp.headers, memo) is _BAD):
+        return None
+    return _by_structs_parts(req.url, record.endpoint, req.method, req.body, record.time, True, resp, options, memo,
+                             merchant)
 
 
-def _by_structs_parts(url: str, hint: str | None, method: str, headers: Any, text: str, time: Any, capture_time: bool,
+def _by_structs_parts(url: str, hint: str | None, method: str, text: str, time: Any, capture_time: bool,
                       resp: _Response | None, options: JudgeOptions, memo: bool,
-                      merchant: Any = _UNSEEN) -> Clean | BadSign | Skipped | None:
+                      merchant: Any) -> Clean | BadSign | Skipped | None:
     """The first tier on one exchange's parts: ``time`` is a capture's (``capture_time``) or epoch seconds;
-    ``memo``: the URL and the header set are short enough to be remembered; ``merchant``: what
-    ``_header_verdict`` says of the headers, when the caller knows it already (then ``headers`` is not read)."""
+    ``memo``: the URL is short enough to be remembered; ``merchant``: what ``_header_verdict`` says of the
+    request's headers."""
     key = (url, hint, options.market, options.strict_tables)
     site = _SITES.get(key, _UNSEEN) if memo else _site(*key)
     if site is _UNSEEN:
@@ -500,17 +530,6 @@ def _by_structs_parts(url: str, hint: str | None, method: str, headers: Any, tex
     endpoint, market, path, plan = site
     if method.upper() != "POST":
         return None
-    if merchant is _UNSEEN:
-        if memo:  # captures repeat their header sets: each is looked at once
-            hkey = tuple(headers.items()) if type(headers) is dict else tuple(headers) if headers is not None else None
-            merchant = _HEADERS.get(hkey, _UNSEEN)
-            if merchant is _UNSEEN:
-                merchant = _header_verdict(headers)
-                if len(_HEADERS) >= _MEMO_ENTRIES:
-                    _HEADERS.clear()
-                _HEADERS[hkey] = merchant
-        else:
-            merchant = _header_verdict(headers)
     if merchant is _NOT_JSON:
         return None
     if plan.needs_merchant and (merchant is None or not merchant.strip()
@@ -605,8 +624,8 @@ def clean_request_verdict(exchange: Exchange, options: JudgeOptions) -> Verdict 
         return None
     headers = req.headers  # header_map's: names lower-cased, the first value kept (as _headers would make them)
     merchant = headers.get("merchantno") if is_json_content_type(headers.get("content-type")) else _NOT_JSON
-    fast = _by_structs_parts(req.url, exchange.endpoint, req.method, None, text, exchange.time, False, None,
-                             options, len(req.url) <= _MEMO_TEXT, merchant)
+    fast = _by_structs_parts(req.url, exchange.endpoint, req.method, text, exchange.time, False, None, options,
+                             len(req.url) <= _MEMO_TEXT, merchant)
     if fast is None:
         fast = _accept(exchange.endpoint, req.method, req.url, headers, text, None, None, exchange.time, options)
     if type(fast) is not Clean:
