@@ -60,16 +60,10 @@ class Ledger(Session):
         if space is None and platform is None:
             self.arrivals += 1
             return []
-        runs = self._runs
-        if not runs or runs[-1][1] != source:
-            self.begin(source)
-        position = runs[-1][0] + index
-        if position >= self._next:
-            self._next = position + 1
+        position = self._position(source, index)
         first_trade = first_platform = None
-        if space is not None:
-            key = f"{space}\0{trade_no}" if merchant is None else f"{space}:{len(merchant)}:{merchant}{trade_no}"
-            first_trade = self._trade.first(key, position)
+        if space is not None and trade_no is not None:
+            first_trade = self._trade.first(_trade_key(merchant, space, trade_no), position)
         if platform is not None:
             first_platform = self._platform.first(platform, position)
         if first_trade is None and first_platform is None:
@@ -117,6 +111,5 @@ class Ledger(Session):
 
 def _trade_key(merchant: str | None, space: str, trade_no: str) -> str:
     """One text per (merchant, space, tradeNo): the length prefix keeps ("ab", "c") apart from ("a", "bc"), and a
-    request without a merchantNo header apart from every merchant's; the space is one of a few fixed words.
-    (``Ledger.remember`` writes the same text inline: it runs for every clean record.)"""
+    request without a merchantNo header apart from every merchant's; the space is one of a few fixed words."""
     return f"{space}\0{trade_no}" if merchant is None else f"{space}:{len(merchant)}:{merchant}{trade_no}"
