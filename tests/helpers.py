@@ -48,3 +48,25 @@ def sample(strategy: st.SearchStrategy[Any], seed: int = 0) -> Any:
     import random
 
     return find(strategy, lambda _: True, settings=_ONE, random=random.Random(seed))
+
+
+def assert_fast_agrees(fast: Any, slow: Any) -> None:
+    """A fast-path answer for one record (``SKIPPED``, a ``Clean`` record, or ``BadSign``) is what the explaining
+    path's verdict (or skip) on the same record says: the same keys, no finding or only the wrong sign, and for
+    a wrong sign the same body and observed sign handed to the diagnosis."""
+    from vexora_conformance.core.records import SKIPPED, Clean
+    from vexora_conformance.doors.capture import Skipped
+    from vexora_conformance.judge.exchange import sign_mismatch
+
+    if fast == SKIPPED:
+        assert isinstance(slow, Skipped)
+        return
+    clean = fast if isinstance(fast, Clean) else fast.clean
+    assert hasattr(slow, "findings"), slow
+    keys = ("endpoint", "market", "variant", "merchant_no", "trade_no", "platform_trade_no")
+    assert [getattr(slow, k) for k in keys] == [getattr(clean, k) for k in keys]
+    if isinstance(fast, Clean):
+        assert slow.findings == [], slow.findings
+    else:
+        assert [f.rule for f in slow.findings] == [sign_mismatch(clean.endpoint).rule]
+        assert slow.pending is not None and (slow.pending.body, slow.pending.observed) == (fast.body, fast.observed)

@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import assert_fast_agrees
 from vexora_conformance.contract import signing
 from vexora_conformance.contract.schema.compile import _PLAIN_URI
 from vexora_conformance.core.exchange import Exchange
@@ -305,15 +306,7 @@ def test_what_the_fast_path_accepts_in_a_har_the_explaining_path_finds_clean(ent
     fast = accept_har_entry(text, OPTIONS)
     if fast is None:
         return
-    slow = _explained_har(text)
-    if fast == SKIPPED:
-        assert isinstance(slow, Skipped)
-        return
-    clean = fast.clean if isinstance(fast, BadSign) else fast
-    assert hasattr(slow, "findings"), slow
-    assert (slow.endpoint, slow.market, slow.merchant_no, slow.trade_no, slow.platform_trade_no) == \
-        (clean.endpoint, clean.market, clean.merchant_no, clean.trade_no, clean.platform_trade_no)
-    assert [f.rule for f in slow.findings] == ([] if isinstance(fast, Clean) else [sign_mismatch(clean.endpoint).rule])
+    assert_fast_agrees(fast, _explained_har(text))
 
 
 def _har_report(path: Path, fast: bool, monkeypatch: pytest.MonkeyPatch, options: JudgeOptions = OPTIONS) -> str:
