@@ -68,11 +68,12 @@ class Outcome:
         if finding.endpoint is not None:
             self._per_endpoint[(finding.endpoint, finding.severity)] += 1
 
-    def judged_exchange(self, endpoint: str, market: str, variant: str, count: int = 1,
-                        counted: bool = False) -> None:
-        """``count`` exchanges judged by this contract (``counted``: already in ``exchanges``)."""
-        if not counted:
-            self.exchanges += count
+    def judged_exchange(self, endpoint: str, market: str, variant: str) -> None:
+        self.exchanges += 1
+        self.judged_by(endpoint, market, variant, 1)
+
+    def judged_by(self, endpoint: str, market: str, variant: str, count: int) -> None:
+        """``count`` exchanges, already in ``exchanges``, were judged by this endpoint's contract."""
         self.by_endpoint[endpoint] += count
         self.contracts[(endpoint, market, variant)] += count
 

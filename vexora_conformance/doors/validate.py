@@ -303,7 +303,7 @@ def validate(paths: list[str], options: JudgeOptions, *, jobs: int = 1, keep_lab
             _validate_source(path, options, jobs, stdin, labels, keep_labels, outcome, ledger, clean, sink, progress)
     finally:
         for (endpoint, market, variant), count in clean.items():
-            outcome.judged_exchange(endpoint, market, variant, count, counted=True)
+            outcome.judged_by(endpoint, market, variant, count)
     outcome.notes = shared_notes(outcome.contracts)
     if sink is not None:
         sink.finish(outcome)
