@@ -267,13 +267,16 @@ def test_schemas_load_from_an_installed_wheel(tmp_path: Path) -> None:
         "import json, vexora_conformance.contract.schema.compile as s, vexora_conformance.contract.schema.generate as g;"
         "files = g.generated_files();"
         "print(json.dumps([str(s.schema_dir()), all(g.render(s.load_schema(n)) == files[n + '.schema.json']"
-        " for n in g.schema_names()), s.checker('mexico/checkout-request-body')({})[0].pointer]))"
+        " for n in g.schema_names()), s.checker('mexico/checkout-request-body')({})[0].pointer,"
+        " __import__('vexora_conformance.judge.seen').judge.seen.compiled]))"
     )
     out = subprocess.run([sys.executable, "-S", "-c", probe], cwd=tmp_path, env={"PYTHONPATH": str(site)},
                          capture_output=True, text=True, check=True)
-    where, in_sync, first = json.loads(out.stdout)
+    where, in_sync, first, compiled = json.loads(out.stdout)
     assert where.startswith(str(site)), where
     assert in_sync is True and first == "/sign"
+    # the wheel carries the compiled store where this install built one (hatch_build.py)
+    assert compiled is __import__("vexora_conformance.judge.seen").judge.seen.compiled
 
 
 @given(st.sampled_from(NAMES).flatmap(lambda n: st.tuples(st.just(n), instances_of(n))))

@@ -5,6 +5,11 @@ hold millions of requests. A dict of labelled tuples costs hundreds of bytes per
 key; this open-addressing table keeps, per key, a slot, its hash, its position
 and its exact UTF-8 bytes (a hash hit is confirmed against them, so two keys
 never merge; a key longer than ``LONG_KEY`` bytes by its SHA-256), all in flat arrays.
+
+``FirstSeen`` is the same table compiled (``_seen.c``, built at install time where a C
+compiler is: a tenth of the instructions per key); ``PyFirstSeen`` is this module's,
+used where it was not built. Both give the same answers in the same memory
+(``tests/test_ledger.py``); ``compiled`` says which one this process has.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ LONG_KEY = 96  # bytes: longer keys are remembered by their digest
 _HASH_BITS = (1 << 30) - 1
 
 
-class FirstSeen:
-    """``first(key, position)``: the position where ``key`` was first seen, or None (and remember it here)."""
+class PyFirstSeen:
+    """``first(key, position)``: the position where ``key`` was first seen, or None (and remember it here).
 
-    __slots__ = ("_blob", "_mask", "_rows", "_slots")
+    ``every_hash_alike``: every key hashes to 42, so only the stored bytes tell keys apart (for tests)."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_alike", "_blob", "_mask", "_rows", "_slots")
+
+    def __init__(self, *, every_hash_alike: bool = False) -> None:
+        self._alike = every_hash_alike
         self._mask = 1023
         self._slots = array("i", bytes(4 * 1024))  # entry number + 1; 0 is a free slot
         # Entry e is _rows[3e:3e+3]: its hash, its position, and where its bytes end in _blob (they start where
@@ -43,7 +51,7 @@ class FirstSeen:
             # A hostile capture may hold megabyte-long tradeNos: keep their SHA-256 instead (0xFF never
             # starts UTF-8, so a digest cannot equal a short key's bytes).
             data = b"\xff" + hashlib.sha256(data).digest()
-        h = hash(data) & _HASH_BITS
+        h = 42 if self._alike else hash(data) & _HASH_BITS
         slots, rows, mask = self._slots, self._rows, self._mask
         i = h & mask
         e = slots[i]
@@ -76,3 +84,11 @@ class FirstSeen:
     def retained_bytes(self) -> int:
         """Bytes held by the table (for the memory test and the benchmark)."""
         return sum(a.buffer_info()[1] * a.itemsize for a in (self._slots, self._rows)) + len(self._blob)
+
+
+try:
+    from ._seen import FirstSeen as FirstSeen
+    compiled = True
+except ImportError:  # not built here (no C compiler at install): the same table, in Python
+    FirstSeen = PyFirstSeen  # type: ignore[misc,assignment]
+    compiled = False
