@@ -120,6 +120,39 @@ def test_a_repeated_key_is_counted_out() -> None:
     assert not _accepted(name, text.replace('"data": {', '"data": {"status": "x", '), False)
 
 
+SCALARS = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False) \
+    | st.text(alphabet="abc0 ", max_size=4) | st.just([])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(ANSWERS), st.data())
+def test_an_answer_with_a_key_written_twice_is_never_accepted(name: str, data: st.DataObject) -> None:
+    """Whatever the types of the values, the quote count worked out per field refuses a repeated key, at the
+    top or inside data (the decoder would keep the last value and never know)."""
+    if struct_checker(name, None, False) is None:
+        return
+    answer = _answer_sample(name)
+    for key in data.draw(st.lists(st.sampled_from(sorted(answer)), max_size=3)):
+        answer[key] = data.draw(SCALARS)  # the schema may refuse it: then nothing is accepted either way
+    for inner in (answer, answer.get("data")):
+        if isinstance(inner, dict) and inner:  # absent fields, which count no quotes
+            for key in data.draw(st.lists(st.sampled_from(sorted(inner)), max_size=2)):
+                inner.pop(key, None)
+    text = json.dumps(answer)
+    if validator(name).is_valid(answer) and "\\" not in text:
+        assert _accepted(name, text, False), text  # written once, it is taken: the count is not refusing all
+    nested = isinstance(answer.get("data"), dict) and answer["data"]
+    where = data.draw(st.sampled_from(["top", "data"] if nested else ["top"]))
+    inner = answer["data"] if where == "data" else answer
+    again = data.draw(st.sampled_from(sorted(inner)))
+    twice = json.dumps({again: data.draw(SCALARS)})[1:-1]
+    if where == "top":
+        text = text[:-1] + ", " + twice + "}"
+    else:
+        text = text.replace('"data": {', '"data": {' + twice + ", ", 1)
+    assert not _accepted(name, text, False), text
+
+
 @pytest.mark.parametrize("schema, why", [
     ({"type": "object", "properties": {"a": {"type": "string"}}, "not": {}}, "a keyword it does not model"),
     ({"type": "object", "anyOf": [{"required": ["a"]}], "properties": {"a": {"type": "string"}}},

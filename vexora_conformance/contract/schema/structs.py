@@ -58,7 +58,8 @@ class StructChecker:
 
     decode: Callable[[str], Any]  # raises msgspec.DecodeError / ValidationError for what it refuses
     # check(decoded, text): None unless the text wrote each key once and every check the decoder cannot make
-    # holds (the sign's own shape aside); else (the values in field order, sign last; whether one is an int)
+    # holds (the sign's own shape aside); else (the values in field order, sign last; whether one is an int,
+    # asked of a request body only: an answer's is False)
     check: Callable[[Any, str], tuple[tuple[Any, ...], bool] | None]
     prefixes: tuple[str, ...]  # "key=" for each signed field of a request body, in signing order
     sign_shape: Callable[[str], bool]  # the sign field's pattern and format
@@ -195,6 +196,18 @@ def _admits_int(kind: Any) -> bool:
     return False
 
 
+def _runtime_types(kind: Any) -> set[Any]:
+    """The Python types a value decoded as ``kind`` may have (msgspec.UNSET's among them for an optional field)."""
+    origin = get_origin(kind)
+    if origin is Annotated:
+        return _runtime_types(get_args(kind)[0])
+    if origin is Union:
+        return set().union(*(_runtime_types(k) for k in get_args(kind)))
+    if origin is Literal:
+        return {type(a) for a in get_args(kind)}
+    return {origin or kind}
+
+
 def _string_ok(schema: dict[str, Any], value: str) -> bool:
     """Whether a string enum member meets the field's other string rules (decided once, at generation)."""
     if "minLength" in schema and len(value) < schema["minLength"]:
@@ -238,6 +251,7 @@ class _Built:
         fields: list[tuple[Any, ...]] = []
         self.nested: dict[str, _Built] = {}
         self.may_be_int: list[str] = []  # the fields whose value may be an integer
+        self.kinds: dict[str, tuple[set[Any], bool]] = {}  # field: (the types its value may have, required)
         checks: list[tuple[str, str | None]] = []  # (field, test on v; None: the nested object's checks)
         for prop, sub in props.items():
             if not prop.isidentifier() or prop.startswith("_") or not prop.isascii():
@@ -272,6 +286,7 @@ class _Built:
                     checks.append((prop, test if prop in required else f"v is UNSET or {test}"))
             if _admits_int(kind):
                 self.may_be_int.append(prop)
+            self.kinds[prop] = (_runtime_types(kind) - {UnsetType}, prop in required)
             fields.append((prop, kind) if prop in required else (prop, Union[kind, UnsetType], UNSET))  # noqa: UP007
         if forbid:
             # Signing order, sign last: a request body's values come out of the Struct in the order they are
@@ -285,18 +300,29 @@ class _Built:
 
     def quote_lines(self, var: str, total: str, suffix: str) -> list[str]:
         """Statements adding to ``total`` the quotes of the object in ``var`` written with each key once: two
-        per present key, two more per string value, and a nested object's own. Its values go in ``vals{suffix}``
-        and their types in ``types{suffix}``."""
-        getter = self.src.name(attrgetter(*self.names) if len(self.names) > 1 else
-                               (lambda o, n=self.names[0]: (getattr(o, n),)))
-        vals, types = f"vals{suffix}", f"types{suffix}"
-        lines = [f"{vals} = {getter}({var})", f"{types} = list(map(type, {vals}))",
-                 f"{total} += 2 * (len({types}) - {types}.count(UnsetType)) + 2 * {types}.count(str)"]
+        per present key, two more per string value, and a nested object's own. Worked out per field from the
+        types its value may have, so a field that can only be a string costs a constant (a required one) or a
+        look at whether it is there: no list of the values' types to build and count."""
+        constant, terms, lines = 0, [], []
+        for prop, (types, required) in self.kinds.items():
+            if not types:
+                continue  # a field that may only be absent (present, the decoding failed)
+            if types == {str}:
+                each = "4"
+            elif str not in types:
+                each = "2"
+            else:
+                each = f"(4 if type({var}.{prop}) is str else 2)"
+            if required and each.isdigit():
+                constant += int(each)
+            else:
+                terms.append(each if required else f"(0 if {var}.{prop} is UNSET else {each})")
+        lines.append(f"{total} {'=' if var == 'o' else '+='} {' + '.join([str(constant), *terms])}")
         for i, (prop, built) in enumerate(self.nested.items()):
-            inner = f"{var}_{i}"
+            inner = f"{var}_{suffix}{i}"
             lines.append(f"{inner} = {var}.{prop}")
             lines.append(f"if type({inner}) is {self.src.name(built.cls)}:")
-            lines += ["    " + line for line in built.quote_lines(inner, total, f"{suffix}_{i}")]
+            lines += ["    " + line for line in built.quote_lines(inner, total, f"{suffix}{i}_")]
         return lines
 
     def check_lines(self, var: str) -> list[str]:
@@ -331,8 +357,11 @@ class _Built:
                      "if text.count('\"') != 4 * (len(vals) - vals.count(UNSET)) - 2 * ints: return None",
                      *self.check_lines("o"), "return vals, ints > 0"]
         else:
-            lines = ["n = 0", *self.quote_lines("o", "n", ""), "if text.count('\"') != n: return None",
-                     *self.check_lines("o"), "return vals, int in types"]
+            # An answer's values are not signed: whether one is an integer is not asked (False).
+            getter = self.src.name(attrgetter(*self.names) if len(self.names) > 1 else
+                                   (lambda o, n=self.names[0]: (getattr(o, n),)))
+            lines = [*self.quote_lines("o", "n", ""), "if text.count('\"') != n: return None",
+                     *self.check_lines("o"), f"return {getter}(o), False"]
         code = "def check(o, text):\n" + "".join(f"    {line}\n" for line in lines)
         exec(compile(code, f"<struct check {self.cls.__name__}>", "exec"), self.src.env)
         check: Callable[[Any, str], Any] = self.src.env["check"]
