@@ -57,9 +57,12 @@ class PendingDiagnosis:
     merchant_no: str | None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Verdict:
-    """What one exchange showed: its own findings, and the keys the session remembers."""
+    """What one exchange showed: its own findings, and the keys the session remembers.
+
+    Not frozen, though nothing changes one once made: a frozen dataclass sets each of its eleven fields
+    through ``object.__setattr__``, a fifth of the plugin's own cost per call (docs/performance.md)."""
 
     findings: list[Finding]
     endpoint: str = "checkout"
