@@ -226,6 +226,7 @@ def test_the_plain_url_regex_takes_the_common_form_and_refuses_what_the_format_r
     plain = _PLAIN_URLS["^https?://[^\\s\\\\]+$"]
     assert plain.match("https://cashier.vexora.example/#/order/12")
     assert plain.match("http://a.b")
+    assert plain.match("https://a./x") and plain.match("https://" + "a" * 63) and plain.match("https://a-b.c_d~e/")
     for refused in ["https://", "https://.a/", "https://a..b/", "https://" + "a" * 64 + "/", "https://a b/",
                     "https://a/b\\c", "https://a:80/", "ftp://a/"]:
         assert not plain.match(refused), refused
