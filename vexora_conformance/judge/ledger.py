@@ -32,6 +32,8 @@ class Ledger(Session):
     _starts: list[int] = field(default_factory=list)
     _runs: list[tuple[int, str]] = field(default_factory=list)  # (first position, source)
     _next: int = 0  # the first position after every one given so far
+    _source: str | None = None  # the current run's source and first position (_runs[-1], read per record)
+    _start: int = 0
     _memory: DiagnosisMemory | None = None
 
     def __post_init__(self) -> None:
@@ -42,12 +44,14 @@ class Ledger(Session):
         """A new reading of ``source`` starts: its indices count from 0 again, its positions after the last."""
         self._starts.append(self._next)
         self._runs.append((self._next, source))
+        self._source, self._start = source, self._next
 
     def _position(self, source: str, index: int) -> int:
-        if not self._runs or self._runs[-1][1] != source:
+        if source != self._source:
             self.begin(source)
-        position = self._runs[-1][0] + index
-        self._next = max(self._next, position + 1)
+        position = self._start + index
+        if position >= self._next:
+            self._next = position + 1
         return position
 
     def remember(self, endpoint: str, merchant: str | None, trade_no: str | None, platform: str | None,
