@@ -143,6 +143,10 @@ def test_a_recording_verifies_under_the_fixture_secret_and_holds_no_canary(tmp_p
                    b'"T-dup", "email": "second@example.mx", "mobile": 5599887766}')
         httpx.post(f"{srv.base_url}/mexico/v1/vexora/checkout", headers={"merchantNo": "1000000001",
                    "Content-Type": "application/json"}, content=b'{"email": "canary.payer@example.mx", "email": ""}')
+        # the payer's keys written with escapes, which every JSON parser reads as "email" and "mobile"
+        httpx.post(f"{srv.base_url}/mexico/v1/vexora/checkout", headers={"merchantNo": "1000000001",
+                   "Content-Type": "application/json"}, content=b'{"em\\u0061il": "canary.payer@example.mx", '
+                   b'"\\u0065mail": "second@example.mx", "\\u006dobile": 5599887766, "tradeNo": "T-esc"}')
         live = srv.report()
     data = recording.read_bytes()
     for canary in (secret, *payer.values(), "5599887766", "Canary", "canary.payer", "second@example"):
@@ -430,3 +434,21 @@ def test_a_client_that_hangs_up_before_its_answer_is_still_judged_and_holds_up_n
         report = srv.report()
         assert time.monotonic() - started < 3  # no exchange left waiting for its turn
     assert report.exchanges == 1
+
+
+@pytest.mark.parametrize("text", [
+    '{"em\\u0061il": "canary.payer@example.mx", "amount": "1"}',
+    '{"\\u0065mail": "canary.payer@example.mx", "email": "second@example.mx"}',
+    '{"remark": "a \\"email\\": \\"kept\\" quoted", "\\u006dobile": 5599887766}',
+    '{"a\\"b": "c", "customer\\u004eame": "Canary Payer"}',
+])
+def test_a_payer_key_written_with_an_escape_is_redacted_where_it_is_written(text: str) -> None:
+    """The text of a body keeps the client's own spelling, so the payer's value is replaced in place, under
+    any spelling of its key a parser reads as a payer field; a quoted key inside a value is not one."""
+    parsed = json.loads(text)
+    out = Rewriter(Redactor()).request_body(text, parsed, [], None, None)
+    assert out is not None
+    for canary in ("canary.payer", "second@example", "5599887766", "Canary Payer"):
+        assert canary not in out, out
+    assert ('a \\"email\\": \\"kept\\" quoted' in out) == ("quoted" in text)  # a value's own text stays
+    assert set(json.loads(out)) == set(parsed)

@@ -41,9 +41,16 @@ def _same_kind(ch: str, b: int) -> str:
     return ch
 _NUMBERISH = re.compile(r"[+(]?[0-9][0-9 ()-]*")
 _PREFIX_KEPT = 3
-# a payer field's key and its value (a JSON string, or an integer) as written in the text
-_PAYER_VALUE = re.compile(r'("(?:' + "|".join(sorted(PAYER_FIELDS)) + r')"\s*:\s*)'
+# a payer field's key and its value (a JSON string, or an integer) as written in the text; the key either spelt
+# plainly or written with an escape (``"em\u0061il"`` is "email" to every parser), which ``_payer_key`` decodes
+_PAYER_VALUE = re.compile(r'("(?:' + "|".join(sorted(PAYER_FIELDS)) + r'|(?:[^"\\]|\\.)*\\.(?:[^"\\]|\\.)*)"\s*:\s*)'
                           r'("(?:[^"\\]|\\.)*"|-?[0-9]+(?![0-9.eE]))')
+
+
+def _payer_key(written: str) -> bool:
+    """Whether the key of ``"key": `` (as ``_PAYER_VALUE`` found it) names a payer field once decoded."""
+    key = written[:written.rindex('"') + 1]
+    return "\\" not in key or json.loads(key) in PAYER_FIELDS
 
 
 class Redactor:
@@ -87,6 +94,8 @@ class Redactor:
         def swap(match: re.Match[str]) -> str:
             literal = match.group(2)
             try:
+                if not _payer_key(match.group(1)):
+                    return match.group(0)
                 value = json.loads(literal)
             except ValueError:
                 return match.group(0)
