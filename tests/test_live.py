@@ -452,3 +452,33 @@ def test_a_payer_key_written_with_an_escape_is_redacted_where_it_is_written(text
         assert canary not in out, out
     assert ('a \\"email\\": \\"kept\\" quoted' in out) == ("quoted" in text)  # a value's own text stays
     assert set(json.loads(out)) == set(parsed)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here: a full disk was not simulated")
+def test_a_recording_that_cannot_be_written_stops_alone_and_the_door_exits_2(tmp_path: Path) -> None:
+    """/dev/full answers every write with ENOSPC, as a full disk does: the proxy goes on judging and relaying,
+    says once on standard error that the recording stopped, and exits 2 with the report written."""
+    secret = "full-disk-secret"
+    (tmp_path / "secret.txt").write_text(secret + "\n")
+    with running_server(secret, "1000000001") as upstream:
+        process, base = _start(["proxy", "--upstream", upstream.base_url, "--listen", "127.0.0.1:0",
+                                "--secret-file", "secret.txt", "--record", "/dev/full", "--report", "report.json"],
+                               tmp_path)
+        try:
+            answers = []
+            for n in range(3):
+                fields = {"tradeNo": f"T-full-{n}", "amount": "300", "wayCode": "va", "notifyUrl":
+                          "https://merchant.example/notify", "timestamp": str(int(time.time() * 1000))}
+                fields["sign"] = signing.sign(fields, Secret(secret if n else "wrong"))
+                answers.append(httpx.post(f"{base}/mexico/v1/vexora/checkout", json=fields,
+                                          headers={"merchantNo": "1000000001"}, timeout=30))
+        finally:
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=30)
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert process.returncode == 2, err
+    assert "Traceback" not in err and "please report it" not in err, err
+    assert err.count("the recording /dev/full stopped:") == 1, err
+    assert "stopped after 0 exchange(s)" in err and "3 exchange(s) were not recorded" in err, err
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["summary"]["exchanges"] == 3 and any(f["rule"] == "sign.mismatch" for f in report["findings"])

@@ -57,8 +57,12 @@ def recorder_for(args: argparse.Namespace, err: IO[str]) -> Any:
         print(f"vexora-conformance: note: {args.record} keeps the signs as sent, made with your app secret (anyone "
               "holding it can test guesses of a weak secret); --record-resign-with FILE rewrites them with a "
               "fixture secret", file=err)
+    def failed(reason: str) -> None:
+        print(f"vexora-conformance: the recording {args.record} stopped: {reason}; the door goes on judging, "
+              "and exits 2 at the end", file=err, flush=True)
+
     try:
-        return Recorder(args.record, Rewriter(Redactor(), fixture))
+        return Recorder(args.record, Rewriter(Redactor(), fixture), failed)
     except OSError as exc:
         raise InputError(f"cannot write the recording: {os_reason(exc)}", source=args.record) from None
 
@@ -79,4 +83,8 @@ def run_live(door: str, make_server: Callable[[Any], Any], args: argparse.Namesp
         host, number = args.listen
         raise UsageErrorWithUsage(f"cannot listen on {host}:{number}: {os_reason(exc)}") from None
     run_until_signal(server, ready=lambda: print(server.base_url, file=out, flush=True))
-    return finish_run(door, server, report_file, args.format, out, err, FailOn(args.fail_on))
+    problem = recorder.problem() if recorder is not None else None  # the recorder is closed by now
+    if problem is not None:
+        print(f"vexora-conformance {door}: {problem}", file=err)
+    return finish_run(door, server, report_file, args.format, out, err, FailOn(args.fail_on),
+                      broken=problem is not None)

@@ -21,11 +21,13 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
 from ..contract import signing
 from ..contract.signing.diagnosis import recipe_for, sign_with
+from ..core.errors import os_reason
 from ..core.exchange import Exchange
 from ..core.findings import Finding, Kind
 from ..core.jsontext import JSONTextError, loads
@@ -194,11 +196,18 @@ class Rewriter:
 
 
 class Recorder:
-    """Writes each exchange as it completes: one JSON line (or one HAR entry), flushed."""
+    """Writes each exchange as it completes: one JSON line (or one HAR entry), flushed.
 
-    def __init__(self, path: str, rewriter: Rewriter) -> None:
+    A write that fails (a full disk, a file gone) stops the recording there, never the door: ``failure`` says
+    why, ``lost`` counts the exchanges not recorded since, and ``on_failure`` is told once. Nothing more is
+    written after it, so a recording is never a record cut in half followed by whole ones."""
+
+    def __init__(self, path: str, rewriter: Rewriter, on_failure: Callable[[str], None] | None = None) -> None:
         self.path, self.rewriter = path, rewriter
         self.har = path.endswith(".har")
+        self.failure: str | None = None
+        self.lost = 0
+        self._on_failure = on_failure
         self._lock = threading.Lock()
         # JSON lines are appended to; a HAR is one document, so an existing one is never written into.
         # backslashreplace: a lone surrogate (a body may escape one) is written as its JSON escape, not a crash
@@ -229,19 +238,43 @@ class Recorder:
         if exchange.time is not None:
             record["time"] = exchange.time
         with self._lock:
-            if self.har:
-                self._file.write(("," if self._entries else "") + json.dumps(_har_entry(record)) + "\n")
-            else:
-                self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            if self.failure is not None:
+                self.lost += 1
+                return
+            try:
+                if self.har:
+                    self._file.write(("," if self._entries else "") + json.dumps(_har_entry(record)) + "\n")
+                else:
+                    self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except (OSError, ValueError) as exc:  # ValueError: the file was closed under the door
+                self.lost += 1
+                self._failed(exc)
+                return
             self._entries += 1
-            self._file.flush()
-            os.fsync(self._file.fileno())
+
+    def _failed(self, exc: Exception) -> None:
+        self.failure = os_reason(exc) if isinstance(exc, OSError) else "the file was closed"
+        if self._on_failure is not None:
+            self._on_failure(self.failure)
 
     def close(self) -> None:
         with self._lock:
-            if self.har:
-                self._file.write("]}}\n")
-            self._file.close()
+            try:
+                if self.har and self.failure is None:
+                    self._file.write("]}}\n")
+                self._file.close()
+            except (OSError, ValueError) as exc:
+                if self.failure is None:
+                    self._failed(exc)
+
+    def problem(self) -> str | None:
+        """One line for the end of the run when the recording is incomplete (None when it is whole)."""
+        if self.failure is None:
+            return None
+        return (f"the recording {self.path} stopped after {self._entries} exchange(s): {self.failure}; "
+                f"{self.lost} exchange(s) were not recorded")
 
 
 def _parsed(text: str | None) -> Any:
