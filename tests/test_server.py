@@ -97,6 +97,28 @@ def test_each_scenario_reaches_the_client(server: VexoraServer, scenario: dict[s
     assert post(server, body()).json()["data"]["status"] == "0015"  # one call only
 
 
+def test_a_scripted_slow_answer_holds_up_no_other_connection(server: VexoraServer) -> None:
+    """Requests take turns in order of arrival (doors/turn.py); a slow answer waits away from its turn."""
+    import threading
+
+    assert httpx.post(server.base_url + "/__vexora__/scenario", json={"outcome": "slow", "delay": 2.0}).json()[
+        "queued"] == 1
+    slow: list[float] = []
+    first = threading.Thread(target=lambda: slow.append(_timed(lambda: post(server, body(), timeout=10))))
+    first.start()
+    time.sleep(0.3)  # the slow one is waiting by now
+    other = _timed(lambda: post(server, body(), timeout=10))
+    first.join()
+    assert slow[0] >= 2.0 and other < 1.5, (slow, other)
+
+
+def _timed(call: Any) -> float:
+    started = time.monotonic()
+    response = call()
+    assert response.json()["code"] == "0000"
+    return time.monotonic() - started
+
+
 @pytest.mark.parametrize("bad", [{"outcome": "explode"}, {"outcome": "http", "times": 0}, {"outcome": "http", "x": 1},
                                  "not an object"])
 def test_bad_scenarios_are_refused(server: VexoraServer, bad: Any) -> None:

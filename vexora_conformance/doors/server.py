@@ -35,6 +35,7 @@ from .httpdoor import (
 from .notifier import VARIANTS, Notifier
 from .notify import url_sender
 from .state import StateAdapter
+from .turn import FairTurn
 
 SCENARIO_FIELDS: dict[str, type | tuple[type, ...]] = {"code": str, "msg": str, "status": str, "http_status": int,
                                                       "delay": (int, float)}
@@ -140,9 +141,9 @@ class Handler(BoundedHandler):
         # http.server decoded the header bytes as Latin-1: encoding them back gives httpx the bytes as sent
         # (as str, httpx would insist on ASCII and refuse a client's raw UTF-8 header).
         headers = [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in self.headers.items()]
-        request = httpx.Request(self.command, _parsed_url(url), headers=headers, content=body)
         try:
-            response = fake.handle(request)
+            with self.server.turn:  # the answer is written after, outside the turn: a slow reader holds up no one
+                response = fake.handle(httpx.Request(self.command, _parsed_url(url), headers=headers, content=body))
         except httpx.ConnectError:
             self.close_connection = True  # hang up without a response, as a refused upstream looks
             return
@@ -215,6 +216,8 @@ class VexoraServer(BoundedServer):
                  notify_retry_scale: float = 1.0, state: StateAdapter | None = None,
                  err: IO[str] | None = None) -> None:
         self.fake = fake
+        self.turn = FairTurn()  # the requests' work, first come first served (doors/turn.py)
+        fake.pause = self.turn.away
         self.record = RunRecord(fake.source)
         fake.keep_calls, fake.on_call = False, keep_verdict(self.record)
         # before binding: a failed bind calls server_close(), which closes it

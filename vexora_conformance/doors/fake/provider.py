@@ -93,6 +93,8 @@ class FakeProvider:
     # serve keeps no calls, only each call's verdict (``on_call``, its run record); the fixture keeps them all
     keep_calls: bool = True
     on_call: Callable[[int, Call], None] | None = None
+    # how a scripted slow answer waits: serve's sleeps without holding its turn (doors/turn.py)
+    pause: Callable[[float], None] = field(default=time.sleep, repr=False)
     _count: int = 0  # calls so far: the next call's index
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -203,7 +205,7 @@ class FakeProvider:
                                 delay=scenario.delay)
         if scenario is not None and scenario.kind == "slow":
             self.exercised |= transport(endpoint, "slow answer")
-            time.sleep(scenario.delay)
+            self.pause(scenario.delay)
         status, payload = self._answer(endpoint, verdict.market, request, call.body, findings, scenario)
         self.exercised |= answered(endpoint, status, payload)
         call.response = _json(request, payload, status) if isinstance(payload, dict) else \
