@@ -66,6 +66,8 @@ class BoundedHandler(BaseHTTPRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # Not http.server's request line: its query string may carry the payer's email or mobile.
+        if not self.server.verbose:
+            return  # every answer calls this: nothing is worked out for a line nobody prints
         path = origin_form(getattr(self, "path", "")).split("?", 1)[0]
         self.log_message("%s %s %s", str(getattr(self, "command", "-"))[:16],
                          path[:200].encode("unicode_escape").decode("ascii"), code)
