@@ -104,6 +104,14 @@ _URLS: dict[str, httpx.URL] = {}  # URLs parsed for httpx, by their text: client
 _URL_ENTRIES, _URL_TEXT = 1024, 2048  # at most this many, each at most this long (a hostile path is not kept)
 
 
+def _request(method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes) -> httpx.Request:
+    """The request as it arrived, for the fake: built from a stream (httpx's way on the server side of a
+    transport), so its headers are the client's own, with no Host or Content-Length added, and read at once."""
+    request = httpx.Request(method, _parsed_url(url), headers=headers, stream=httpx.ByteStream(body))
+    request.read()
+    return request
+
+
 def _parsed_url(url: str) -> httpx.URL:
     """httpx.URL(url), remembered: parsing it is half the cost of building the request httpx.Request; a URL
     object is immutable, so one may serve many requests."""
@@ -146,7 +154,7 @@ class Handler(BoundedHandler):
                    for k, v in self.headers.raw_items()]
         try:
             with self.server.turn:  # the answer is written after, outside the turn: a slow reader holds up no one
-                response = fake.handle(httpx.Request(self.command, _parsed_url(url), headers=headers, content=body))
+                response = fake.handle(_request(self.command, url, headers, body))
         except httpx.ConnectError:
             self.close_connection = True  # hang up without a response, as a refused upstream looks
             return
