@@ -225,3 +225,52 @@ def test_parsed_urls_are_remembered_within_bounds() -> None:
     long_url = "http://127.0.0.1:1/" + "a" * server._URL_TEXT
     assert server._parsed_url(long_url) == httpx.URL(long_url)
     assert len(server._URLS) <= server._URL_ENTRIES and long_url not in server._URLS
+
+
+def _masked(content: bytes) -> Any:
+    """An answer with what differs between two fakes by design (the clock, the platform's numbers) masked."""
+    doc = json.loads(content)
+    if isinstance(doc, dict):
+        doc.pop("timestamp", None)
+        if isinstance(doc.get("data"), dict):
+            for key in ("platFormTradeNo", "paymentUrl", "paymentLink"):
+                doc["data"].pop(key, None)
+    return doc
+
+
+@pytest.mark.parametrize("case", ["clean", "bad-sign", "missing-field", "not-found", "not-json", "http", "envelope"])
+def test_what_serve_writes_is_what_the_plugin_s_fake_answers(case: str) -> None:
+    """serve writes ``answer_bytes``; the plugin returns ``handle``'s httpx.Response: two fakes given the same
+    request and scenario answer with the same status, content type and body."""
+    from vexora_conformance.contract.signing import Secret
+    from vexora_conformance.doors.fake.provider import FakeProvider
+
+    b = body()
+    if case == "bad-sign":
+        b["sign"] = "0" * 32
+    if case == "missing-field":
+        del b["amount"]
+    path = "/mexico/v1/vexora/nowhere" if case == "not-found" else "/mexico/v1/vexora/checkout"
+    answers, found = [], []
+    for way in ("handle", "answer_bytes"):
+        fake = FakeProvider(secret=Secret(SECRET), merchant_no=MERCHANT)
+        if case == "not-json":
+            fake.answer_not_json()
+        elif case == "http":
+            fake.fail_with_http(503)
+        elif case == "envelope":
+            fake.fail_with_envelope("5000", "system")
+        request = httpx.Request("POST", "https://sandbox.vexora.test" + path, json=b, headers={"merchantNo": MERCHANT})
+        if way == "handle":
+            r = fake.handle(request)
+            answers.append((r.status_code, r.content, r.headers["content-type"]))
+        else:
+            answers.append(fake.answer_bytes(request))
+        found.append([(f.rule, f.pointer) for c in fake.calls for f in c.findings])
+    (s1, c1, t1), (s2, c2, t2) = answers
+    assert found[0] == found[1] and (found[0] != []) == (case in ("bad-sign", "missing-field", "not-found"))
+    assert (s1, t1) == (s2, t2)
+    if t1 == "application/json":
+        assert _masked(c1) == _masked(c2)
+    else:
+        assert c1 == c2

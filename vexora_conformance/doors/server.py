@@ -154,7 +154,7 @@ class Handler(BoundedHandler):
                    for k, v in self.headers.raw_items()]
         try:
             with self.server.turn:  # the answer is written after, outside the turn: a slow reader holds up no one
-                response = fake.handle(_request(self.command, url, headers, body))
+                status, content, content_type = fake.answer_bytes(_request(self.command, url, headers, body))
         except httpx.ConnectError:
             self.close_connection = True  # hang up without a response, as a refused upstream looks
             return
@@ -162,7 +162,7 @@ class Handler(BoundedHandler):
             time.sleep(exc.delay)  # silent past the client's timeout, then hang up
             self.close_connection = True
             return
-        self._send(response.status_code, response.content, response.headers.get("content-type", "text/plain"))
+        self._send(status, content, content_type)
 
     def _control(self, what: str, body: bytes) -> None:
         fake = self.server.fake
