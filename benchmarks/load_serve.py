@@ -1,6 +1,7 @@
 """Load on the loopback fake provider, against a stdlib floor server in the same run; none lost.
 
     python benchmarks/load_serve.py [REQUESTS] [CLIENTS]     (default 10000 50)
+    python benchmarks/load_serve.py --instructions   (needs valgrind: each server's instructions per request)
 
 Starts `vexora-conformance serve --port 0` on 127.0.0.1 and, in the same run, a floor: the standard library's
 ThreadingHTTPServer answering every request with a fixed JSON body in one write (what no Python HTTP server
@@ -9,6 +10,11 @@ The client is not the bottleneck: the requests are built and signed before the c
 connection is a raw socket that writes a request and reads the answer by its Content-Length. serve must
 count exactly REQUESTS exchanges at /__vexora__/findings. Prints req/s, median and p99 latency of each, and
 serve's share of the floor. Loopback only; bounded by count and a 10-minute cap.
+
+With ``--instructions`` each server runs under ``valgrind --tool=callgrind`` and answers 200, then 800 requests
+sent one after another on one keep-alive connection; the per-request cost is the difference, in
+instructions: the repeatable figure of the server's own work (latency under load is the VM's as much as
+serve's: it moved by a third between hours here).
 """
 
 from __future__ import annotations
@@ -132,7 +138,37 @@ def report(name: str, elapsed: float, latencies: list[float], bad: int) -> float
     return rate
 
 
+def instructions_per_request(which: str, small: int = 200, large: int = 800) -> float:
+    """Callgrind's instructions per request of ``which`` ("floor" or "serve"), start-up excluded."""
+    def count(n: int) -> int:
+        server = [sys.executable, "-m", "vexora_conformance", "serve", "--port", "0"] if which == "serve" else \
+            [sys.executable, __file__, "--floor"]
+        proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *server],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "VEXORA_SECRET": SECRET})
+        assert proc.stdout is not None
+        first = proc.stdout.readline().strip()
+        port = int(first.rsplit(":", 1)[-1])
+        requests = [request_bytes(i, f"127.0.0.1:{port}") for i in range(n)]
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+            pending = bytearray()
+            for r in requests:
+                sock.sendall(r)
+                read_answer(sock, pending)
+        proc.send_signal(signal.SIGINT if which == "serve" else signal.SIGTERM)
+        _, err = proc.communicate(timeout=300)
+        return int(next(ln for ln in err.splitlines() if "Collected" in ln).split()[-1])
+
+    return (count(large) - count(small)) / (large - small)
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--instructions"]:
+        base, ours = instructions_per_request("floor"), instructions_per_request("serve")
+        print(f"floor (stdlib server, fixed answer): {base:11,.0f} instructions/request\n"
+              f"serve:                               {ours:11,.0f} instructions/request "
+              f"({base / ours:.2f} of the floor)")
+        return 0
     if sys.argv[1:2] == ["--floor"]:
         server = ThreadingHTTPServer(("127.0.0.1", 0), Floor)
         server.daemon_threads = True
