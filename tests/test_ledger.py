@@ -60,6 +60,15 @@ def test_a_megabyte_key_is_remembered_in_bytes_not_megabytes(store: type[PyFirst
     assert seen.retained_bytes() < 10_000
 
 
+@pytest.mark.skipif(not seen_mod.compiled, reason=NOT_BUILT)
+def test_a_compiled_store_never_initialised_refuses_instead_of_crashing() -> None:
+    store = seen_mod.FirstSeen.__new__(seen_mod.FirstSeen)
+    with pytest.raises(RuntimeError, match="not initialised"):
+        store.first("a", 0)
+    with pytest.raises(TypeError):
+        seen_mod.FirstSeen().first(b"bytes", 0)  # type: ignore[arg-type]
+
+
 def test_where_a_compiler_is_the_install_built_the_compiled_store() -> None:
     """hatch_build.py compiles the store when the package is installed; a silent failure there would leave
     validate four fifths as fast with every test green, so it is a failure here."""

@@ -87,6 +87,10 @@ static PyObject *FirstSeen_first(FirstSeen *self, PyObject *const *args, Py_ssiz
         PyErr_SetString(PyExc_TypeError, "first(key, position) takes a key and a position");
         return NULL;
     }
+    if (self->slots == NULL) {  /* made by __new__ alone */
+        PyErr_SetString(PyExc_RuntimeError, "FirstSeen() was not initialised");
+        return NULL;
+    }
     PyObject *key = args[0];
     if (!PyUnicode_Check(key)) {
         PyErr_SetString(PyExc_TypeError, "a key is a str");
