@@ -347,19 +347,17 @@ class _Built:
     def function(self) -> Callable[[Any, str], Any]:
         """``check(o, text)``: None unless ``o``, decoded from ``text``, had each key once and meets every check
         left; else the top object's values in field order (sign last), and whether one is an integer."""
+        getter = self.src.name(attrgetter(*self.names) if len(self.names) > 1 else
+                               (lambda o, n=self.names[0]: (getattr(o, n),)))
         if self.forbid:
             # A request body's values are strings, integers or absent (its kinds): 4 quotes per present string,
             # 2 per integer, and only the fields that may hold an integer need a look at their type.
-            getter = self.src.name(attrgetter(*self.names) if len(self.names) > 1 else
-                                   (lambda o, n=self.names[0]: (getattr(o, n),)))
             ints = " + ".join(f"(type(o.{prop}) is int)" for prop in self.may_be_int) or "0"
             lines = [f"vals = {getter}(o)", f"ints = {ints}",
                      "if text.count('\"') != 4 * (len(vals) - vals.count(UNSET)) - 2 * ints: return None",
                      *self.check_lines("o"), "return vals, ints > 0"]
         else:
             # An answer's values are not signed: whether one is an integer is not asked (False).
-            getter = self.src.name(attrgetter(*self.names) if len(self.names) > 1 else
-                                   (lambda o, n=self.names[0]: (getattr(o, n),)))
             lines = [*self.quote_lines("o", "n", ""), "if text.count('\"') != n: return None",
                      *self.check_lines("o"), f"return {getter}(o), False"]
         code = "def check(o, text):\n" + "".join(f"    {line}\n" for line in lines)
