@@ -482,3 +482,17 @@ def test_a_recording_that_cannot_be_written_stops_alone_and_the_door_exits_2(tmp
     assert "stopped after 0 exchange(s)" in err and "3 exchange(s) were not recorded" in err, err
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["summary"]["exchanges"] == 3 and any(f["rule"] == "sign.mismatch" for f in report["findings"])
+
+
+def test_a_body_of_backslashes_is_redacted_in_time_linear_in_its_length() -> None:
+    """A hang guard (not a speed test): a key pattern that could match each escape two ways took time in the
+    square of a string's length, 20 s for 80 KB of backslashes; a body the proxy would record is up to MiBs."""
+    from tests.hostile import TIME_CAP_S, memory_cap
+
+    code = ("import json; from vexora_conformance.doors.recording import Redactor;"
+            "text = json.dumps({'remark': '\\\\' * 1_000_000, 'em\\\\u0061il': 'canary@example.mx'});"
+            "out = Redactor().text(text.replace('em\\\\\\\\u0061il', 'em\\\\u0061il'));"
+            "print('canary' in out, len(out) == len(text) - 1)")
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIME_CAP_S,
+                         preexec_fn=memory_cap())
+    assert ran.returncode == 0 and ran.stdout.split() == ["False", "True"], ran.stderr[-2000:]
