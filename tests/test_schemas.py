@@ -279,6 +279,30 @@ def test_schemas_load_from_an_installed_wheel(tmp_path: Path) -> None:
     assert compiled is __import__("vexora_conformance.judge.seen").judge.seen.compiled
 
 
+def test_the_sdist_holds_the_package_and_a_wheel_built_from_it_does_too(tmp_path: Path) -> None:
+    """What a packager does: the sdist, unpacked, built into a wheel (offline, hatchling's PEP 517 hooks). The
+    sdist once held the package only under .editable/, and its wheel no module at all."""
+    import tarfile
+
+    build = "import sys, hatchling.build as b; print(getattr(b, sys.argv[1])(sys.argv[2]))"
+    made = subprocess.run([sys.executable, "-c", build, "build_sdist", str(tmp_path)], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    sdist = tmp_path / made.stdout.strip().splitlines()[-1]
+    with tarfile.open(sdist) as tar:
+        names = tar.getnames()
+        tar.extractall(tmp_path / "src", filter="data")
+    top = names[0].split("/")[0]
+    assert f"{top}/vexora_conformance/__init__.py" in names and f"{top}/hatch_build.py" in names
+    assert not any("/.editable/" in n or n.endswith(".so") for n in names)
+    wheel_dir = tmp_path / "wheel"
+    made = subprocess.run([sys.executable, "-c", build, "build_wheel", str(wheel_dir)], cwd=tmp_path / "src" / top,
+                          capture_output=True, text=True, check=True)
+    wheel = zipfile.ZipFile(wheel_dir / made.stdout.strip().splitlines()[-1]).namelist()
+    assert "vexora_conformance/judge/seen.py" in wheel and "vexora_conformance/cli/__init__.py" in wheel
+    compiled = any(n.startswith("vexora_conformance/judge/_seen.") and n.endswith(".so") for n in wheel)
+    assert compiled is __import__("vexora_conformance.judge.seen").judge.seen.compiled
+
+
 @given(st.sampled_from(NAMES).flatmap(lambda n: st.tuples(st.just(n), instances_of(n))))
 def test_the_fast_path_never_accepts_what_the_full_checker_rejects(case: tuple[str, Any]) -> None:
     name, instance = case
