@@ -162,6 +162,10 @@ def test_jobs_2_gives_the_same_report_as_jobs_1(tmp_path: Path, monkeypatch: pyt
     _, two, _ = cli(["validate", str(path), "--format", "json", "--jobs", "2"])
     assert json.loads(one) == json.loads(two)
     assert json.loads(two)["summary"]["exchanges"] == 8 * len(mc.cases())
+    # JUnit names every exchange: the workers then ship clean records with their names
+    _, one, _ = cli(["validate", str(path), "--format", "junit"])
+    _, two, _ = cli(["validate", str(path), "--format", "junit", "--jobs", "2"])
+    assert one == two and one.count("<testcase") == 8 * len(mc.cases())
 
 
 def test_stdin_is_read_with_dash(captures: Path) -> None:

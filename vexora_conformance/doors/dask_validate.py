@@ -37,7 +37,7 @@ from ..core.records import Clean, ReadFailed, Skipped, Unreadable
 from ..judge.exchange import JudgeOptions, complete_diagnosis
 from ..judge.patterns import DEFAULT_LIMIT, DiagnosisMemory
 from ..judge.session import duplicate_platform_trade_no, duplicate_trade_no, trade_space, unchecked_warning
-from .validate import CHUNK_BYTES, Shipped, Worked, _judge_range, malformed_finding
+from .validate import CHUNK_BYTES, Shipped, Worked, _judge_range, is_clean, malformed_finding
 
 Where = tuple[int, int]  # (source number, index): where a record is
 Part = tuple[int, int, list[Worked]]  # (source number, index of its first record, its records)
@@ -51,8 +51,10 @@ def _bucket(text: str, buckets: int) -> int:
 
 def _keys_of(record: Worked) -> tuple[str | None, str | None, str | None, str | None]:
     """(endpoint, merchant, tradeNo, platFormTradeNo) of a judged record, as the session remembers them."""
-    if type(record) is Clean or type(record) is Shipped:
+    if type(record) is Shipped:
         return record.endpoint, record.merchant_no, record.trade_no, record.platform_trade_no
+    if is_clean(record):  # a Clean, or its fields as a plain tuple: the same places
+        return record[0], record[3], record[4], record[5]
     return None, None, None, None
 
 
@@ -129,8 +131,8 @@ def _kept(part: Part, labels: bool, duplicates: list[dict[int, list[Any]]],
     skipped = 0
     first_object = None
     for n, r in enumerate(records):
-        if type(r) is Clean:
-            clean[(r.endpoint, r.market, r.variant)] += 1
+        if is_clean(r):
+            clean[r[:3]] += 1
             if labels:
                 kept.append((n, r))
         elif type(r) is Skipped:
@@ -139,7 +141,7 @@ def _kept(part: Part, labels: bool, duplicates: list[dict[int, list[Any]]],
             kept.append((n, r._replace(pending=None)))
         else:
             kept.append((n, r))
-        if first_object is None and (type(r) is Clean or (type(r) is Shipped and r.body_is_object)):
+        if first_object is None and (is_clean(r) or (type(r) is Shipped and r.body_is_object)):
             first_object = n
     repeats: dict[int, list[Any]] = {}
     for found in duplicates:  # a record's tradeNo and platFormTradeNo may lie in two buckets
@@ -280,8 +282,8 @@ class _Writer:
             if shown is None:
                 return
             found = [shown]
-        elif r is None or type(r) is Clean:  # counted with its partition
-            what = f"{r.method[:16]} {r.path[:200]}" if r is not None and r.method else None
+        elif r is None or is_clean(r):  # counted with its partition
+            what = f"{r.method[:16]} {r.path[:200]}" if type(r) is Clean and r.method else None
             found = self._session(index - self.first, True, [])
         else:
             assert type(r) is Shipped

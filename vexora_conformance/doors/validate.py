@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, TypeGuard
 
 from ..contract.registry import NAMES as ENDPOINT_NAMES
 from ..contract.registry import shared_notes
@@ -68,7 +68,13 @@ class Shipped(NamedTuple):
     pending: tuple[int, dict[str, Any], Any, str | None] | None
 
 
-Worked = Clean | Shipped | Skipped | Unreadable  # what one worker returns per record
+# What one worker returns per record; a clean one without its name is its first six fields as a plain tuple,
+# which pickles and unpickles in C (a NamedTuple is rebuilt through its Python __new__, a record at a time in
+# the one process that merges).
+Unnamed = tuple[str, str, str, str | None, str | None, str | None]  # a Clean's first six fields
+Worked = Clean | Unnamed | Shipped | Skipped | Unreadable
+_UNNAMED = ("", "")  # a clean record's method and path when the report names no exchange
+_new_clean = tuple.__new__  # Clean(*fields), without the NamedTuple's Python __new__
 
 
 def malformed_finding(reason: str, shown: int) -> Finding | None:
@@ -156,7 +162,7 @@ def _har_records(stream: Any, name: str, har_dir: Path | None, options: JudgeOpt
 def _compact(record: Record, labels: bool) -> Worked:
     """A record as a worker ships it: a clean one without its name unless a report names exchanges."""
     if type(record) is Clean:
-        return record if labels else record._replace(method="", path="")
+        return record if labels else record[:6]
     if type(record) is not Explained:
         return record  # type: ignore[return-value]  # Skipped or Unreadable, shipped as they are
     v: Verdict = record.verdict
@@ -166,7 +172,14 @@ def _compact(record: Record, labels: bool) -> Worked:
                    None if p is None else (p.at, p.body, p.observed, p.merchant_no))
 
 
+def is_clean(record: Worked | None) -> TypeGuard[Clean | Unnamed]:
+    """A clean record as a worker ships it: a Clean, or (without its name) its first six fields."""
+    return type(record) is Clean or type(record) is tuple
+
+
 def _expand(record: Worked) -> Record:
+    if type(record) is tuple:
+        return _new_clean(Clean, record + _UNNAMED)
     if type(record) is not Shipped:
         return record  # type: ignore[return-value]
     p = None if record.pending is None else PendingDiagnosis(*record.pending)
