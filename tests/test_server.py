@@ -274,3 +274,33 @@ def test_what_serve_writes_is_what_the_plugin_s_fake_answers(case: str) -> None:
         assert _masked(c1) == _masked(c2)
     else:
         assert c1 == c2
+
+
+@pytest.mark.parametrize("connection", ["keep-alive", "close"])
+def test_an_answer_s_head_is_the_one_http_server_writes(server: VexoraServer, connection: str) -> None:
+    """serve writes its status line and headers in one piece: the same lines, in the same order, as
+    http.server's send_response and send_header would, with a Date of now."""
+    import email.utils
+    from http.server import BaseHTTPRequestHandler
+
+    payload = json.dumps(body()).encode()
+    host, port = server.server_address[:2]
+    with socket.create_connection((str(host), int(port)), timeout=10) as sock:
+        sock.sendall(f"POST /mexico/v1/vexora/checkout HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"merchantNo: {MERCHANT}\r\nConnection: {connection}\r\nContent-Length: {len(payload)}\r\n\r\n"
+                     .encode() + payload)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        length = int(lines[4].split(": ")[1])
+        while len(rest) < length:
+            rest += sock.recv(65536)
+    server_line = f"Server: {BaseHTTPRequestHandler.server_version} {BaseHTTPRequestHandler.sys_version}"
+    assert lines[:2] == ["HTTP/1.1 200 OK", server_line]
+    assert lines[2].startswith("Date: ") and lines[2].endswith(" GMT")
+    assert abs(email.utils.parsedate_to_datetime(lines[2][6:]).timestamp() - time.time()) < 5
+    assert lines[3:5] == ["Content-Type: application/json", f"Content-Length: {len(rest)}"]
+    assert lines[5:] == (["Connection: close"] if connection == "close" else [])
+    assert json.loads(rest)["code"] == "0000"
