@@ -185,8 +185,8 @@ class FakeProvider:
 
     def answer_bytes(self, request: httpx.Request) -> tuple[int, bytes, str]:
         """``handle``'s answer as (status, body, content type), for a server that writes its own (serve): the
-        same bytes, without an httpx.Response to build and read (a tenth of serve's cost per request). The
-        call keeps no response (serve keeps verdicts, not calls)."""
+        same bytes, without an httpx.Response to build and read. The call keeps no response (serve keeps
+        verdicts, not calls)."""
         _, status, payload = self._respond(request)
         if isinstance(payload, dict):
             return status, json_bytes(payload), _JSON_HEADERS[0][1]
